@@ -1,0 +1,95 @@
+"""The audit trail: one append-only record per decision the monitor makes.
+
+Stored as hourly append blobs (`audit/YYYY/MM/DD/HH.jsonl`, one JSON record a line). An append
+block is atomic, so concurrent workers never interleave or overwrite each other's records, and
+nothing is ever rewritten. Reading is by time window: `since` picks the first hour blob to open.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from azure.storage.blob import ContainerClient
+
+PREFIX = "audit/"
+
+
+@dataclass(frozen=True)
+class AuditRecord:
+    id: str
+    at: str
+    kind: str
+    subject: str
+    decision: str
+    details: dict[str, Any] = field(default_factory=dict)
+
+    def to_line(self) -> bytes:
+        return (json.dumps(asdict(self), sort_keys=True, default=str) + "\n").encode()
+
+
+def _hour_blob(at: datetime) -> str:
+    return f"{PREFIX}{at:%Y/%m/%d/%H}.jsonl"
+
+
+class AuditLog:
+    """Append and read audit records in a blob container (the app's state container)."""
+
+    def __init__(self, container: ContainerClient, clock: Callable[[], datetime] = lambda: datetime.now(UTC)):
+        self._container = container
+        self._clock = clock
+
+    def append(self, kind: str, subject: str, decision: str, details: dict[str, Any] | None = None) -> AuditRecord:
+        from azure.core.exceptions import ResourceExistsError, ResourceNotFoundError
+
+        now = self._clock()
+        record = AuditRecord(
+            id=str(uuid.uuid4()), at=now.isoformat(), kind=kind, subject=subject, decision=decision,
+            details=details or {},
+        )
+        blob = self._container.get_blob_client(_hour_blob(now))
+        try:
+            blob.append_block(record.to_line())
+        except ResourceNotFoundError:
+            try:
+                blob.create_append_blob(if_none_match="*")
+            except ResourceExistsError:
+                pass  # another writer created it first; append to theirs
+            blob.append_block(record.to_line())
+        return record
+
+    def read(self, since: datetime, limit: int, kind: str | None = None, subject: str | None = None
+             ) -> tuple[list[AuditRecord], bool]:
+        """Records at or after `since`, oldest first, at most `limit`; the flag says whether more exist."""
+        first = _hour_blob(since)
+        names = sorted(b.name for b in self._container.list_blobs(name_starts_with=PREFIX) if b.name >= first)
+        out: list[AuditRecord] = []
+        for name in names:
+            lines = self._container.download_blob(name).readall().decode().splitlines()
+            batch = [AuditRecord(**json.loads(line)) for line in lines if line.strip()]
+            batch = [r for r in batch if datetime.fromisoformat(r.at) >= since
+                     and (kind is None or r.kind == kind) and (subject is None or subject in r.subject)]
+            out.extend(sorted(batch, key=lambda r: r.at))
+            if len(out) > limit:
+                return out[:limit], True
+        return out, False
+
+
+def parse_since(raw: str | None, now: datetime) -> datetime:
+    """`since` as ISO 8601 (naive means UTC) or a relative age like `15m`, `2h`, `7d`. Default: 24 hours ago."""
+    if raw is None or not raw.strip():
+        return now - timedelta(hours=24)
+    text = raw.strip()
+    units = {"m": "minutes", "h": "hours", "d": "days"}
+    if text[-1:] in units and text[:-1].isdigit():
+        return now - timedelta(**{units[text[-1]]: int(text[:-1])})
+    try:
+        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise ValueError(f"since={raw!r} is neither an ISO 8601 time nor an age like 15m, 2h, 7d") from exc
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
