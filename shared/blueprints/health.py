@@ -1,0 +1,60 @@
+"""`GET /api/health`: are the settings valid and is storage reachable? For probes and for humans.
+
+Answers 200 with every check when all pass, 503 naming what is wrong otherwise. Anonymous, like a
+load balancer's health probe, and it reveals no secret (connection strings are never echoed).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import Any
+
+import azure.functions as func
+
+from shared.blueprints.http import json_response
+from shared.config import JOBS_QUEUE, SettingsError, load_settings
+
+bp = func.Blueprint()
+
+VERSION = "0.1.0"
+
+
+def _storage_checks(connection_string: str, container_name: str) -> dict[str, Any]:
+    from azure.core.exceptions import AzureError
+    from azure.storage.blob import BlobServiceClient
+    from azure.storage.queue import QueueServiceClient
+
+    started = time.perf_counter()
+    opts: dict[str, Any] = {"retry_total": 0, "connection_timeout": 3, "read_timeout": 3}
+    try:
+        blobs = BlobServiceClient.from_connection_string(connection_string, **opts)
+        blobs.get_service_properties()
+        container_exists = blobs.get_container_client(container_name).exists()
+        queues = QueueServiceClient.from_connection_string(connection_string, **opts)
+        queue_exists = queues.get_queue_client(JOBS_QUEUE).exists()
+    except (AzureError, ValueError) as exc:
+        return {"ok": False, "error": f"storage unreachable: {type(exc).__name__}: {str(exc).splitlines()[0]}"}
+    return {
+        "ok": True,
+        "account": blobs.account_name,
+        "state_container": {"name": container_name, "exists": container_exists},
+        "jobs_queue": {"name": JOBS_QUEUE, "exists": queue_exists},
+        "latency_ms": round((time.perf_counter() - started) * 1000, 1),
+    }
+
+
+@bp.function_name("health")
+@bp.route(route="health", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
+def health(req: func.HttpRequest) -> func.HttpResponse:
+    checks: dict[str, Any] = {}
+    try:
+        settings = load_settings(os.environ)
+        checks["settings"] = {"ok": True, "allowed_workspaces": list(settings.allowed_workspaces)}
+        checks["storage"] = _storage_checks(settings.storage_connection_string, settings.state_container)
+    except SettingsError as exc:
+        checks["settings"] = {"ok": False, "problems": exc.problems}
+        checks["storage"] = {"ok": False, "error": "not checked: settings are invalid"}
+    ok = all(c.get("ok") for c in checks.values())
+    return json_response({"status": "ok" if ok else "unhealthy", "version": VERSION, "checks": checks},
+                         200 if ok else 503)

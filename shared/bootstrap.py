@@ -1,0 +1,68 @@
+"""The composition root: settings -> clients -> services. The one place that wires real dependencies.
+
+Built lazily on first use in each worker process and cached, so loading the function app touches no
+storage and imports no SDK. Tests build their own with `build_services(env)`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+from functools import cache
+from typing import TYPE_CHECKING
+
+from shared.config import JOBS_QUEUE, Settings, load_settings
+
+if TYPE_CHECKING:
+    from azure.storage.blob import ContainerClient
+    from azure.storage.queue import QueueClient
+
+    from shared.audit import AuditLog
+    from shared.idempotency import IdempotencyStore
+    from shared.intake import Intake
+    from shared.sweep import Sweep
+    from shared.worker import Worker
+
+
+@dataclass
+class Services:
+    settings: Settings
+    container: ContainerClient
+    queue: QueueClient
+    audit: AuditLog
+    claims: IdempotencyStore
+    intake: Intake
+    worker: Worker
+    sweep: Sweep
+
+
+def build_services(env: Mapping[str, str]) -> Services:
+    from shared.audit import AuditLog
+    from shared.idempotency import IdempotencyStore
+    from shared.intake import Intake
+    from shared.storage import job_queue, state_container
+    from shared.sweep import Sweep
+    from shared.worker import Worker
+
+    settings = load_settings(env)
+    container = state_container(settings.storage_connection_string, settings.state_container)
+    queue = job_queue(settings.storage_connection_string, JOBS_QUEUE)
+    audit = AuditLog(container)
+    claims = IdempotencyStore(container, timedelta(seconds=settings.claim_timeout_seconds))
+    return Services(
+        settings=settings,
+        container=container,
+        queue=queue,
+        audit=audit,
+        claims=claims,
+        intake=Intake(settings.allowed_workspaces, claims, queue.send_message, audit),
+        worker=Worker(claims, audit, handlers={}, poison_queue=f"{JOBS_QUEUE}-poison"),
+        sweep=Sweep(settings.allowed_workspaces, claims, queue.send_message, audit),
+    )
+
+
+@cache
+def services() -> Services:
+    return build_services(os.environ)

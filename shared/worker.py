@@ -1,0 +1,76 @@
+"""The queue-triggered worker: runs each job once, records every outcome in the audit trail.
+
+Checks plug in through `handlers` (job kind -> callable). A job kind without a handler is recorded
+as received, so nothing is silently dropped before its check exists. A message that is not a job, or
+a handler that fails, raises: the host retries it and after 5 attempts moves it to the poison queue;
+the audit trail says why at every attempt.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from shared.intake import Audit, Claims
+from shared.jobs import Job, MalformedJob
+
+MAX_DEQUEUE_COUNT = 5  # the Functions host's default maxDequeueCount
+
+JobHandler = Callable[[Job], dict[str, Any]]
+
+
+@dataclass
+class Worker:
+    claims: Claims
+    audit: Audit
+    handlers: Mapping[str, JobHandler] = field(default_factory=dict)
+    poison_queue: str = "modelwatch-jobs-poison"
+
+    def handle(self, message: str, message_id: str, dequeue_count: int) -> str:
+        """Returns the decision: done | duplicate | in-progress-elsewhere. Raises to ask for a retry."""
+        try:
+            job = Job.from_json(message)
+        except MalformedJob as exc:
+            self._failed(f"queue message {message_id}", dequeue_count, str(exc), {"message_id": message_id})
+            raise
+        key = f"jobs/{job.id}"
+        claim = self.claims.claim(key)
+        subject = _subject(job)
+        if claim.status == "duplicate":
+            self.audit.append("job", subject, "duplicate", {"job_id": job.id, "message_id": message_id})
+            return "duplicate"
+        if claim.status == "busy":
+            # Another copy of this job is running; its own message stays on the queue until it finishes,
+            # so if that worker dies the job is redelivered and taken over. Nothing is lost by skipping.
+            self.audit.append("job", subject, "skipped", {"job_id": job.id, "reason": "in progress elsewhere"})
+            return "in-progress-elsewhere"
+        handler = self.handlers.get(job.kind)
+        try:
+            outcome = handler(job) if handler else {"note": f"no check is wired for {job.kind} yet"}
+        except Exception as exc:
+            self.claims.release(key)
+            self._failed(subject, dequeue_count, f"{type(exc).__name__}: {exc}", {"job_id": job.id})
+            raise
+        self.claims.complete(key, outcome)
+        self.audit.append("job", subject, "done", {"job_id": job.id, "kind": job.kind,
+                                                   "dequeue_count": dequeue_count, "outcome": outcome})
+        return "done"
+
+    def _failed(self, subject: str, dequeue_count: int, reason: str, details: dict[str, Any]) -> None:
+        last = dequeue_count >= MAX_DEQUEUE_COUNT
+        decision = "poisoned" if last else "failed"
+        note = f"moved to {self.poison_queue}" if last else f"will be retried (attempt {dequeue_count})"
+        self.audit.append("job", subject, decision, {**details, "reason": reason, "attempt": dequeue_count,
+                                                     "next": note})
+
+
+def _subject(job: Job) -> str:
+    parts = [job.workspace_id]
+    if job.target.get("endpoint"):
+        parts.append(f"onlineEndpoints/{job.target['endpoint']}")
+        if job.target.get("deployment"):
+            parts.append(f"deployments/{job.target['deployment']}")
+    elif job.target.get("model"):
+        parts.append(f"models/{job.target['model']}/versions/{job.target.get('version', '')}")
+    return "/".join(parts)
