@@ -1,0 +1,66 @@
+"""The audit trail is append-only, safe for concurrent writers, and readable by time window."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from azure.storage.blob import ContainerClient
+
+from shared.audit import AuditLog, parse_since
+
+
+def test_appended_records_are_read_back_in_order(container: ContainerClient) -> None:
+    log = AuditLog(container)
+    first = log.append("event", "s1", "accepted", {"n": 1})
+    second = log.append("event", "s2", "rejected", {"n": 2})
+    records, truncated = log.read(datetime.now(UTC) - timedelta(minutes=1), 10)
+    assert [r.id for r in records] == [first.id, second.id]
+    assert records[1].details == {"n": 2} and not truncated
+
+
+def test_concurrent_appends_lose_nothing(container: ContainerClient) -> None:
+    log = AuditLog(container)
+    with ThreadPoolExecutor(8) as pool:
+        written = list(pool.map(lambda i: log.append("job", f"s{i}", "done").id, range(40)))
+    records, _ = log.read(datetime.now(UTC) - timedelta(minutes=1), 1000)
+    assert sorted(r.id for r in records) == sorted(written)
+
+
+def test_since_excludes_older_records_across_hour_blobs(container: ContainerClient) -> None:
+    t0 = datetime(2026, 3, 1, 10, 30, tzinfo=UTC)
+    AuditLog(container, clock=lambda: t0).append("event", "old", "accepted")
+    AuditLog(container, clock=lambda: t0 + timedelta(hours=2)).append("event", "new", "accepted")
+    records, _ = AuditLog(container).read(t0 + timedelta(hours=1), 10)
+    assert [r.subject for r in records] == ["new"]
+
+
+def test_limit_truncates_and_says_so(container: ContainerClient) -> None:
+    log = AuditLog(container)
+    for i in range(5):
+        log.append("event", f"s{i}", "accepted")
+    records, truncated = log.read(datetime.now(UTC) - timedelta(minutes=1), 3)
+    assert len(records) == 3 and truncated
+
+
+def test_filter_by_kind_and_subject(container: ContainerClient) -> None:
+    log = AuditLog(container)
+    log.append("event", "/ws/onlineEndpoints/ep1", "accepted")
+    log.append("job", "/ws/onlineEndpoints/ep1", "done")
+    log.append("job", "/ws/onlineEndpoints/ep2", "done")
+    records, _ = log.read(datetime.now(UTC) - timedelta(minutes=1), 10, kind="job", subject="ep1")
+    assert [(r.kind, r.subject) for r in records] == [("job", "/ws/onlineEndpoints/ep1")]
+
+
+def test_parse_since_accepts_ages_and_iso_times() -> None:
+    now = datetime(2026, 1, 2, tzinfo=UTC)
+    assert parse_since("2h", now) == now - timedelta(hours=2)
+    assert parse_since("2026-01-01T00:00:00Z", now) == datetime(2026, 1, 1, tzinfo=UTC)
+    assert parse_since("2026-01-01T00:00:00", now).tzinfo is not None
+    assert parse_since(None, now) == now - timedelta(hours=24)
+
+
+def test_parse_since_rejects_garbage_with_a_message() -> None:
+    with pytest.raises(ValueError, match=r"since='yesterday'"):
+        parse_since("yesterday", datetime.now(UTC))

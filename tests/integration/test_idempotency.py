@@ -1,0 +1,57 @@
+"""Once per key, with real Azurite conditional writes, under concurrency and after a crash."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+
+from azure.storage.blob import ContainerClient
+
+from shared.idempotency import IdempotencyStore
+
+
+def test_first_claim_is_new_and_a_completed_key_is_a_duplicate(container: ContainerClient) -> None:
+    store = IdempotencyStore(container)
+    assert store.claim("events/a").status == "new"
+    store.complete("events/a", {"job_id": "j"})
+    again = store.claim("events/a")
+    assert again.status == "duplicate"
+    assert again.previous is not None and again.previous["outcome"] == {"job_id": "j"}
+
+
+def test_concurrent_claims_have_exactly_one_winner(container: ContainerClient) -> None:
+    store = IdempotencyStore(container)
+    with ThreadPoolExecutor(8) as pool:
+        statuses = list(pool.map(lambda _: store.claim("events/race").status, range(8)))
+    assert statuses.count("new") == 1
+    assert statuses.count("busy") == 7
+
+
+def test_a_stale_claim_is_taken_over_once(container: ContainerClient) -> None:
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    crashed = IdempotencyStore(container, timedelta(seconds=60), clock=lambda: now)
+    assert crashed.claim("events/crash").status == "new"  # holder dies without completing
+    later = IdempotencyStore(container, timedelta(seconds=60), clock=lambda: now + timedelta(seconds=61))
+    with ThreadPoolExecutor(4) as pool:
+        statuses = list(pool.map(lambda _: later.claim("events/crash").status, range(4)))
+    assert statuses.count("new") == 1
+
+
+def test_a_fresh_claim_is_busy_not_taken_over(container: ContainerClient) -> None:
+    store = IdempotencyStore(container, timedelta(seconds=60))
+    store.claim("events/fresh")
+    assert store.claim("events/fresh").status == "busy"
+
+
+def test_released_claim_can_be_claimed_again_at_once(container: ContainerClient) -> None:
+    store = IdempotencyStore(container)
+    store.claim("events/r")
+    store.release("events/r")
+    assert store.claim("events/r").status == "new"
+
+
+def test_unsafe_keys_are_hashed_not_trusted_as_paths(container: ContainerClient) -> None:
+    store = IdempotencyStore(container)
+    assert store.claim("events/../../etc?x=1").status == "new"
+    names = [b.name for b in container.list_blobs()]
+    assert len(names) == 1 and names[0].startswith("idempotency/hashed/")
