@@ -1,0 +1,147 @@
+"""Intake, worker and sweep services on real Azurite blobs and queues (no HTTP host in between)."""
+
+from __future__ import annotations
+
+import json
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from azure.storage.blob import ContainerClient
+from azure.storage.queue import QueueClient
+
+from shared.audit import AuditLog
+from shared.events import InboundEvent, route_ml_event
+from shared.idempotency import IdempotencyStore
+from shared.intake import EventInFlight, Intake
+from shared.jobs import Job, MalformedJob
+from shared.sweep import Sweep
+from shared.worker import Worker
+from tests.fixtures import events as samples
+
+
+def inbound(raw: dict) -> InboundEvent:
+    return InboundEvent(id=raw["id"], source=raw["topic"], subject=raw["subject"], type=raw["eventType"],
+                        time=None, data=raw["data"], schema="EventGridSchema")
+
+
+@pytest.fixture
+def audit(container: ContainerClient) -> AuditLog:
+    return AuditLog(container)
+
+
+@pytest.fixture
+def intake(container: ContainerClient, queue: QueueClient, audit: AuditLog) -> Intake:
+    return Intake((samples.WORKSPACE,), IdempotencyStore(container), queue.send_message, audit)
+
+
+def decisions(audit: AuditLog) -> list[str]:
+    records, _ = audit.read(datetime.now(UTC) - timedelta(minutes=5), 1000)
+    return [r.decision for r in records]
+
+
+def queued(queue: QueueClient) -> list[Job]:
+    return [Job.from_json(m.content.decode()) for m in queue.peek_messages(max_messages=32)]
+
+
+def test_accepted_event_is_enqueued_and_audited(intake: Intake, queue: QueueClient, audit: AuditLog) -> None:
+    raw = samples.fresh_id(samples.model_registered())
+    assert intake.handle(inbound(raw), route_ml_event) == "accepted"
+    [job] = queued(queue)
+    assert job.kind == "model_registered" and job.source_event_id == raw["id"]
+    assert decisions(audit) == ["accepted"]
+
+
+def test_duplicate_delivery_enqueues_once(intake: Intake, queue: QueueClient, audit: AuditLog) -> None:
+    raw = samples.fresh_id(samples.model_registered())
+    assert intake.handle(inbound(raw), route_ml_event) == "accepted"
+    assert intake.handle(inbound(raw), route_ml_event) == "duplicate"
+    assert len(queued(queue)) == 1
+    assert decisions(audit) == ["accepted", "duplicate"]
+
+
+def test_concurrent_deliveries_enqueue_once_and_the_rest_ask_for_redelivery(intake: Intake, queue: QueueClient
+                                                                             ) -> None:
+    raw = samples.fresh_id(samples.model_registered())
+
+    def deliver(_: int) -> str:
+        try:
+            return intake.handle(inbound(raw), route_ml_event)
+        except EventInFlight:
+            return "retry-later"
+
+    with ThreadPoolExecutor(6) as pool:
+        outcomes = list(pool.map(deliver, range(6)))
+    assert outcomes.count("accepted") == 1
+    assert set(outcomes) <= {"accepted", "retry-later", "duplicate"}
+    assert len(queued(queue)) == 1
+
+
+def test_foreign_workspace_is_audited_as_rejected_and_not_enqueued(intake: Intake, queue: QueueClient,
+                                                                  audit: AuditLog) -> None:
+    raw = samples.fresh_id(samples.model_registered(topic=samples.FOREIGN_WORKSPACE))
+    assert intake.handle(inbound(raw), route_ml_event) == "rejected"
+    assert queued(queue) == []
+    records, _ = audit.read(datetime.now(UTC) - timedelta(minutes=5), 10)
+    assert records[0].decision == "rejected" and samples.FOREIGN_WORKSPACE in records[0].details["reason"]
+
+
+def test_enqueue_failure_releases_the_claim_so_redelivery_succeeds(container: ContainerClient, queue: QueueClient,
+                                                                   audit: AuditLog) -> None:
+    def broken_send(_: str) -> None:
+        raise ConnectionError("queue down")
+
+    raw = samples.fresh_id(samples.model_registered())
+    claims = IdempotencyStore(container)
+    with pytest.raises(ConnectionError):
+        Intake((samples.WORKSPACE,), claims, broken_send, audit).handle(inbound(raw), route_ml_event)
+    assert Intake((samples.WORKSPACE,), claims, queue.send_message, audit).handle(inbound(raw), route_ml_event) \
+        == "accepted"
+
+
+def job_json(job_id: str = "evt-1") -> str:
+    return Job(id=job_id, kind="model_registered", workspace_id=samples.WORKSPACE, source_event_id="1",
+               source_event_type="t", target={"model": "m", "version": "1"}).to_json()
+
+
+def test_worker_runs_a_job_once(container: ContainerClient, audit: AuditLog) -> None:
+    runs: list[str] = []
+    worker = Worker(IdempotencyStore(container), audit, {"model_registered": lambda j: runs.append(j.id) or {}})
+    assert worker.handle(job_json(), "m1", 1) == "done"
+    assert worker.handle(job_json(), "m2", 1) == "duplicate"
+    assert runs == ["evt-1"]
+
+
+def test_worker_records_jobs_without_a_check_yet(container: ContainerClient, audit: AuditLog) -> None:
+    assert Worker(IdempotencyStore(container), audit).handle(job_json(), "m1", 1) == "done"
+    records, _ = audit.read(datetime.now(UTC) - timedelta(minutes=5), 10)
+    assert "no check is wired" in json.dumps(records[0].details)
+
+
+def test_worker_failure_is_audited_with_its_reason_and_raised(container: ContainerClient, audit: AuditLog) -> None:
+    def boom(_: Job) -> dict:
+        raise RuntimeError("metrics API down")
+
+    worker = Worker(IdempotencyStore(container), audit, {"model_registered": boom})
+    with pytest.raises(RuntimeError):
+        worker.handle(job_json(), "m1", 2)
+    records, _ = audit.read(datetime.now(UTC) - timedelta(minutes=5), 10)
+    assert records[0].decision == "failed" and "metrics API down" in records[0].details["reason"]
+
+
+def test_malformed_message_on_its_last_attempt_is_audited_as_poisoned(container: ContainerClient,
+                                                                      audit: AuditLog) -> None:
+    with pytest.raises(MalformedJob):
+        Worker(IdempotencyStore(container), audit).handle("not a job", "m9", 5)
+    records, _ = audit.read(datetime.now(UTC) - timedelta(minutes=5), 10)
+    assert records[0].decision == "poisoned" and "poison" in records[0].details["next"]
+
+
+def test_sweep_runs_once_per_slot(container: ContainerClient, queue: QueueClient, audit: AuditLog) -> None:
+    sweep = Sweep((samples.WORKSPACE,), IdempotencyStore(container), queue.send_message, audit)
+    now = datetime(2026, 5, 1, 12, 7, tzinfo=UTC)
+    with ThreadPoolExecutor(3) as pool:
+        outcomes = list(pool.map(lambda _: sweep.run(now, past_due=False), range(3)))
+    assert outcomes.count("executed") == 1
+    [job] = queued(queue)
+    assert job.kind == "scheduled_sweep" and "20260501T1205Z" in job.id
