@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from starlette.applications import Starlette
 from starlette.routing import Route
 
-from emulator import arm, arm_deployments, arm_models, costs_api, metrics_api  # noqa: F401  (route registration)
+from emulator import arm, arm_data, arm_deployments, arm_models, costs_api, metrics_api  # noqa: F401  (route registration)
 from emulator.control import ROUTES as CONTROL_ROUTES
 from emulator.core import Emulator
 from emulator.faults import FaultMiddleware

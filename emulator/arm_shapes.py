@@ -106,8 +106,19 @@ def deployment(world: World, dep: DeploymentState) -> dict[str, Any]:
     props = dict(dep.body.get("properties") or {})
     props.update({"provisioningState": dep.provisioning_state, "instanceType": dep.instance_type})
     props.setdefault("endpointComputeType", "Managed")
-    if not isinstance(props.get("properties"), dict):
-        props["properties"] = {}
+    defaults = {
+        "properties": {},
+        "environmentVariables": {},
+        "scaleSettings": {"scaleType": "Default"},
+        "requestSettings": {
+            "maxConcurrentRequestsPerInstance": 1,
+            "requestTimeout": "PT5S",
+            "maxQueueWait": "PT0.5S",
+        },
+    }
+    for key, value in defaults.items():
+        if not isinstance(props.get(key), dict):
+            props[key] = value
     sku = dict(dep.body.get("sku") or {"name": "Default"})
     sku["capacity"] = dep.capacity
     return {

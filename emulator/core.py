@@ -77,6 +77,7 @@ class Emulator:
         self.faults = Faults()
         self.calls = CallLog()
         self.operations: dict[str, Operation] = {}
+        self.data_assets: dict[str, dict[str, dict[str, Any]]] = {}
         self.timeline: list[TimelineStep] = sorted(scenario.timeline, key=lambda s: s.offset)
         self.applied_steps: list[dict[str, Any]] = []
         self.generated_until = start
