@@ -20,6 +20,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from emulator.clock import iso, parse_iso
+from emulator.routing import route_name
 
 Scope = dict[str, Any]
 Message = dict[str, Any]
@@ -177,6 +178,8 @@ class FaultMiddleware:
 
     def _log(self, scope: Scope, method: str, path: str, status: int | None, rule: FaultRule | None) -> None:
         route = scope.get("emulator.route")
+        if route is None and rule is not None:
+            route = route_name(method, path)
         if route is None and scope.get("route") is not None:
             route = getattr(scope["route"], "path", None)
         name = f"{method} {route or path}"

@@ -73,6 +73,14 @@ def caller(request: Request) -> str:
     return f"unknown principal ({request.headers.get('user-agent', 'no user agent')[:60]})"
 
 
+def route_name(method: str, path: str) -> str | None:
+    """The name of the Azure route a request would take (for calls answered before routing)."""
+    for route_method, pattern, name, _ in ROUTES:
+        if route_method == method and pattern.match(path):
+            return name
+    return None
+
+
 async def dispatch(request: Request) -> Response:
     emulator: Emulator = request.app.state.emulator
     path = request.url.path
