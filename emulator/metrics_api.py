@@ -82,6 +82,7 @@ async def get_batch(emu: Emulator, request: Request, g: dict[str, str]) -> Respo
             result = emu.engine.run(target, query)
             values.append(
                 {
+                    "timespan": result["timespan"],
                     "starttime": result["timespan"].split("/")[0],
                     "endtime": result["timespan"].split("/")[1],
                     "interval": result["interval"],

@@ -52,10 +52,16 @@ class EmulatorHandle:
 
     def settings(self, **overrides: Any) -> AzureSettings:
         ids = self.scenario["azure"]
-        base: dict[str, Any] = {"subscription_id": ids["subscription_id"], "resource_group": ids["resource_group"],
-                                "workspace": ids["workspace"], "location": ids["location"],
-                                "emulator_url": self.url, "storage_connection_string": self.connection_string,
-                                "retry_total": 0, "timeout_seconds": 10.0}
+        base: dict[str, Any] = {
+            "subscription_id": ids["subscription_id"],
+            "resource_group": ids["resource_group"],
+            "workspace": ids["workspace"],
+            "location": ids["location"],
+            "emulator_url": self.url,
+            "storage_connection_string": self.connection_string,
+            "retry_total": 0,
+            "timeout_seconds": 10.0,
+        }
         return AzureSettings(**{**base, **overrides})
 
     def state(self) -> dict[str, Any]:
@@ -63,13 +69,28 @@ class EmulatorHandle:
 
 
 @pytest.fixture(scope="session")
-def emulator_server(storage_connection_string: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def emulator_server(
+    storage_connection_string: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
     port = free_port()
     log_path = tmp_path_factory.mktemp("emulator") / "emulator.log"
-    cmd = [sys.executable, "-m", "emulator", "--port", str(port), "--scenario", str(SCENARIO),
-           "--storage-connection-string", storage_connection_string, "--time-scale", str(TIME_SCALE)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "emulator",
+        "--port",
+        str(port),
+        "--scenario",
+        str(SCENARIO),
+        "--storage-connection-string",
+        storage_connection_string,
+        "--time-scale",
+        str(TIME_SCALE),
+    ]
     with open(log_path, "wb") as log:
-        process = subprocess.Popen(cmd, cwd=REPO, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        process = subprocess.Popen(
+            cmd, cwd=REPO, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:

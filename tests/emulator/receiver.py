@@ -47,8 +47,10 @@ class Receiver:
             if len(got) >= count:
                 return got
             time.sleep(0.05)
-        raise AssertionError(f"expected {count} notifications within {timeout}s, got {len(self.notifications())}: "
-                             f"{[r.headers for r in self.requests]}")
+        raise AssertionError(
+            f"expected {count} notifications within {timeout}s, got {len(self.notifications())}: "
+            f"{[r.headers for r in self.requests]}"
+        )
 
     def start(self) -> Receiver:
         receiver = self
@@ -61,7 +63,9 @@ class Receiver:
                 length = int(self.headers.get("content-length") or 0)
                 raw = self.rfile.read(length) if length else b""
                 body = json.loads(raw) if raw else None
-                item = Received(self.command, self.path, {k.lower(): v for k, v in self.headers.items()}, body)
+                item = Received(
+                    self.command, self.path, {k.lower(): v for k, v in self.headers.items()}, body
+                )
                 receiver.requests.append(item)
                 return item
 
@@ -73,12 +77,12 @@ class Receiver:
                 self.end_headers()
                 self.wfile.write(body)
 
-            def do_OPTIONS(self) -> None:  # noqa: N802 (http.server naming)
+            def do_OPTIONS(self) -> None:
                 item = self._record()
                 origin = item.headers.get("webhook-request-origin", "")
                 self._send(200, headers={"WebHook-Allowed-Origin": origin, "WebHook-Allowed-Rate": "*"})
 
-            def do_POST(self) -> None:  # noqa: N802
+            def do_POST(self) -> None:
                 item = self._record()
                 if item.headers.get("aeg-event-type") == "SubscriptionValidation":
                     code = item.body[0]["data"]["validationCode"]

@@ -24,7 +24,8 @@ def test_list_deployments_reports_instance_count_and_vm_size(ml: Any) -> None:
 
 
 def test_traffic_change_by_get_modify_put_completes_after_long_running_operation(
-        ml: Any, emulator: EmulatorHandle) -> None:
+    ml: Any, emulator: EmulatorHandle
+) -> None:
     endpoint = ml.online_endpoints.get("credit-ep")
     endpoint.traffic = {"blue": 100, "green": 0}
     result = ml.online_endpoints.begin_create_or_update(endpoint).result()
@@ -57,13 +58,17 @@ def test_second_write_while_updating_gets_409_conflict(ml: Any, emulator: Emulat
     first.result()
 
 
-@pytest.mark.parametrize(("traffic", "mirror", "message"), [
-    ({"blue": 60, "green": 30}, {}, "sum to 100"),
-    ({"blue": 90, "purple": 10}, {}, "does not exist"),
-    ({"blue": 100}, {"green": 60}, "at most 50"),
-])
-def test_invalid_traffic_is_rejected_with_an_arm_error(ml: Any, traffic: dict[str, int], mirror: dict[str, int],
-                                                       message: str) -> None:
+@pytest.mark.parametrize(
+    ("traffic", "mirror", "message"),
+    [
+        ({"blue": 60, "green": 30}, {}, "sum to 100"),
+        ({"blue": 90, "purple": 10}, {}, "does not exist"),
+        ({"blue": 100}, {"green": 60}, "at most 50"),
+    ],
+)
+def test_invalid_traffic_is_rejected_with_an_arm_error(
+    ml: Any, traffic: dict[str, int], mirror: dict[str, int], message: str
+) -> None:
     endpoint = ml.online_endpoints.get("credit-ep")
     endpoint.traffic, endpoint.mirror_traffic = traffic, mirror
     with pytest.raises(HttpResponseError) as raised:
@@ -83,8 +88,9 @@ def test_patch_changes_the_traffic_split(emulator: EmulatorHandle) -> None:
     settings = emulator.settings()
     url = f"{emulator.url}{settings.workspace_id}/onlineEndpoints/credit-ep?api-version=2024-04-01"
     headers = {"Authorization": "Bearer fake-entra.rollback-bot"}
-    response = requests.patch(url, json={"properties": {"traffic": {"blue": 100, "green": 0}}}, headers=headers,
-                              timeout=10)
+    response = requests.patch(
+        url, json={"properties": {"traffic": {"blue": 100, "green": 0}}}, headers=headers, timeout=10
+    )
     assert response.status_code == 202
     assert "mfeOperationsStatus" in response.headers["Azure-AsyncOperation"]
     _wait_idle(emulator)
@@ -102,8 +108,11 @@ def test_arm_call_without_bearer_token_is_401(emulator: EmulatorHandle) -> None:
 
 def test_scaling_a_deployment_changes_the_vcpu_usage(ml: Any) -> None:
     def ds_usage() -> int:
-        items = [u for u in ml.compute.list_usage() if u.__dict__["name"]["value"] == "standardDSv2Family"
-                 and u.type.endswith("vmFamily/usages")]
+        items = [
+            u
+            for u in ml.compute.list_usage()
+            if u.__dict__["name"]["value"] == "standardDSv2Family" and u.type.endswith("vmFamily/usages")
+        ]
         return int(items[0].__dict__["currentValue"])
 
     assert ds_usage() == 8  # blue: 2 x Standard_DS3_v2 (4 vCPUs)

@@ -21,12 +21,18 @@ from tests.emulator.conftest import EmulatorHandle
 
 def _daily(grouping: QueryGrouping, query_filter: QueryFilter | None = None) -> QueryDefinition:
     return QueryDefinition(
-        type="ActualCost", timeframe="Custom",
-        time_period=QueryTimePeriod(from_property=datetime(2024, 4, 29, tzinfo=UTC),
-                                    to=datetime(2024, 4, 30, 23, 59, 59, tzinfo=UTC)),
-        dataset=QueryDataset(granularity="Daily", aggregation={"totalCost": QueryAggregation(name="Cost",
-                                                                                             function="Sum")},
-                             grouping=[grouping], filter=query_filter))
+        type="ActualCost",
+        timeframe="Custom",
+        time_period=QueryTimePeriod(
+            from_property=datetime(2024, 4, 29, tzinfo=UTC), to=datetime(2024, 4, 30, 23, 59, 59, tzinfo=UTC)
+        ),
+        dataset=QueryDataset(
+            granularity="Daily",
+            aggregation={"totalCost": QueryAggregation(name="Cost", function="Sum")},
+            grouping=[grouping],
+            filter=query_filter,
+        ),
+    )
 
 
 def _scope(emulator: EmulatorHandle) -> str:
@@ -36,7 +42,8 @@ def _scope(emulator: EmulatorHandle) -> str:
 
 def test_daily_cost_by_deployment_tag_is_instance_hours_times_price(emulator: EmulatorHandle) -> None:
     result = cost_client(emulator.settings()).query.usage(
-        _scope(emulator), _daily(QueryGrouping(type="TagKey", name="azuremldeployment")))
+        _scope(emulator), _daily(QueryGrouping(type="TagKey", name="azuremldeployment"))
+    )
     assert [c.name for c in result.columns] == ["Cost", "UsageDate", "TagKey", "TagValue", "Currency"]
     rows = {(r[1], r[3]): r[0] for r in result.rows}
     assert rows[(20240429, "blue")] == pytest.approx(2 * 24 * 0.293)  # 2 x Standard_DS3_v2, whole day
@@ -46,15 +53,18 @@ def test_daily_cost_by_deployment_tag_is_instance_hours_times_price(emulator: Em
 
 def test_cost_grouped_by_resource_id_bills_the_workspace_in_lower_case(emulator: EmulatorHandle) -> None:
     result = cost_client(emulator.settings()).query.usage(
-        _scope(emulator), _daily(QueryGrouping(type="Dimension", name="ResourceId")))
+        _scope(emulator), _daily(QueryGrouping(type="Dimension", name="ResourceId"))
+    )
     assert {r[2] for r in result.rows} == {emulator.settings().workspace_id.lower()}
 
 
 def test_cost_filter_on_endpoint_tag_keeps_only_that_endpoint(emulator: EmulatorHandle) -> None:
-    only_other = QueryFilter(tags=QueryComparisonExpression(name="azuremlendpoint", operator="In",
-                                                            values_property=["other-ep"]))
+    only_other = QueryFilter(
+        tags=QueryComparisonExpression(name="azuremlendpoint", operator="In", values_property=["other-ep"])
+    )
     result = cost_client(emulator.settings()).query.usage(
-        _scope(emulator), _daily(QueryGrouping(type="Dimension", name="ResourceId"), only_other))
+        _scope(emulator), _daily(QueryGrouping(type="Dimension", name="ResourceId"), only_other)
+    )
     assert result.rows == []
 
 

@@ -23,7 +23,9 @@ def _change_traffic(ml: Any) -> None:
     ml.online_endpoints.begin_create_or_update(endpoint).result()
 
 
-def _deliveries(emulator: EmulatorHandle, outcome: str, count: int, timeout: float = 10.0) -> list[dict[str, Any]]:
+def _deliveries(
+    emulator: EmulatorHandle, outcome: str, count: int, timeout: float = 10.0
+) -> list[dict[str, Any]]:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         found = [d for d in emulator.state()["deliveries"] if d["outcome"] == outcome]
@@ -41,7 +43,8 @@ def test_subscribing_performs_the_validation_handshake(emulator: EmulatorHandle,
 
 
 def test_endpoint_write_delivers_resource_write_success_with_aeg_headers(
-        ml: Any, emulator: EmulatorHandle, receiver: Receiver) -> None:
+    ml: Any, emulator: EmulatorHandle, receiver: Receiver
+) -> None:
     _subscribe(emulator, receiver, included_event_types=[ARM_WRITE])
     _change_traffic(ml)
     [delivery] = receiver.wait_for(1)
@@ -49,14 +52,17 @@ def test_endpoint_write_delivers_resource_write_success_with_aeg_headers(
     resource_id = f"{emulator.settings().workspace_id}/onlineEndpoints/credit-ep"
     assert (event["eventType"], event["subject"]) == (ARM_WRITE, resource_id)
     assert event["topic"] == f"/subscriptions/{emulator.settings().subscription_id}/resourceGroups/rg-test"
-    assert event["data"]["operationName"] == "Microsoft.MachineLearningServices/workspaces/onlineEndpoints/write"
+    assert (
+        event["data"]["operationName"] == "Microsoft.MachineLearningServices/workspaces/onlineEndpoints/write"
+    )
     assert delivery.headers["aeg-event-type"] == "Notification"
     assert delivery.headers["aeg-subscription-name"] == "MODELWATCH"
     assert delivery.headers["aeg-delivery-count"] == "0"
 
 
 def test_cloudevents_subscription_uses_the_options_handshake_and_cloudevents_body(
-        ml: Any, emulator: EmulatorHandle, receiver: Receiver) -> None:
+    ml: Any, emulator: EmulatorHandle, receiver: Receiver
+) -> None:
     _subscribe(emulator, receiver, schema="CloudEventSchemaV1_0", included_event_types=[ARM_WRITE])
     assert receiver.requests[0].method == "OPTIONS"
     assert receiver.requests[0].headers["webhook-request-origin"] == "eventgrid.azure.net"
@@ -67,7 +73,8 @@ def test_cloudevents_subscription_uses_the_options_handshake_and_cloudevents_bod
 
 
 def test_a_failed_delivery_is_retried_until_it_succeeds(
-        ml: Any, emulator: EmulatorHandle, receiver: Receiver) -> None:
+    ml: Any, emulator: EmulatorHandle, receiver: Receiver
+) -> None:
     _subscribe(emulator, receiver, included_event_types=[ARM_WRITE])
     receiver.responses.extend([500])
     _change_traffic(ml)
@@ -90,7 +97,8 @@ def test_a_400_answer_is_not_retried(ml: Any, emulator: EmulatorHandle, receiver
 
 
 def test_duplicates_flag_delivers_the_same_event_twice(
-        ml: Any, emulator: EmulatorHandle, receiver: Receiver) -> None:
+    ml: Any, emulator: EmulatorHandle, receiver: Receiver
+) -> None:
     emulator.load(eventgrid={"duplicates": True})
     _subscribe(emulator, receiver, included_event_types=[ARM_WRITE])
     _change_traffic(ml)
@@ -99,7 +107,9 @@ def test_duplicates_flag_delivers_the_same_event_twice(
     assert [d["duplicate"] for d in _deliveries(emulator, "Delivered", 2)] == [False, True]
 
 
-def test_timeline_registration_delivers_model_registered(emulator: EmulatorHandle, receiver: Receiver) -> None:
+def test_timeline_registration_delivers_model_registered(
+    emulator: EmulatorHandle, receiver: Receiver
+) -> None:
     _subscribe(emulator, receiver, topic="workspace")
     emulator.control("POST", "time/advance", {"minutes": 95})
     [delivery] = receiver.wait_for(1)

@@ -18,8 +18,12 @@ def _get_calls(emulator: EmulatorHandle) -> int:
 
 
 def test_429_with_retry_after_is_retried_by_the_sdk(emulator: EmulatorHandle) -> None:
-    emulator.control("POST", "faults", {"route": ENDPOINT_ROUTE, "method": "GET", "kind": "429", "retry_after": 1,
-                                        "count": 1}, expect=201)
+    emulator.control(
+        "POST",
+        "faults",
+        {"route": ENDPOINT_ROUTE, "method": "GET", "kind": "429", "retry_after": 1, "count": 1},
+        expect=201,
+    )
     ml = ml_client(emulator.settings(retry_total=2))
     assert ml.online_endpoints.get("credit-ep").traffic == {"blue": 90, "green": 10}
     [rule] = emulator.control("GET", "faults")["faults"]
@@ -45,8 +49,12 @@ def test_persistent_500_surfaces_as_an_http_error_after_the_retries(emulator: Em
 
 
 def test_a_hang_longer_than_the_client_timeout_surfaces_as_a_clear_error(emulator: EmulatorHandle) -> None:
-    emulator.control("POST", "faults", {"route": ENDPOINT_ROUTE, "kind": "timeout", "hang_seconds": 5, "count": 1},
-                     expect=201)
+    emulator.control(
+        "POST",
+        "faults",
+        {"route": ENDPOINT_ROUTE, "kind": "timeout", "hang_seconds": 5, "count": 1},
+        expect=201,
+    )
     ml = ml_client(emulator.settings(retry_total=0, timeout_seconds=1.0))
     with pytest.raises(ServiceResponseError) as raised:
         ml.online_endpoints.get("credit-ep")

@@ -20,14 +20,26 @@ def test_model_versions_list_and_get(ml: Any) -> None:
     assert (model.name, model.version, model.type) == ("credit", "2", "custom_model")
 
 
-def test_registering_a_model_version_delivers_model_registered(ml: Any, emulator: EmulatorHandle,
-                                                               receiver: Receiver) -> None:
-    emulator.control("POST", "subscriptions", {"name": "models", "endpoint": receiver.url,
-                                               "included_event_types":
-                                                   ["Microsoft.MachineLearningServices.ModelRegistered"]},
-                     expect=201)
-    model = Model(name="credit", version="5", type="custom_model", tags={"stage": "candidate"},
-                  path="azureml://datastores/workspaceblobstore/paths/models/credit/5")
+def test_registering_a_model_version_delivers_model_registered(
+    ml: Any, emulator: EmulatorHandle, receiver: Receiver
+) -> None:
+    emulator.control(
+        "POST",
+        "subscriptions",
+        {
+            "name": "models",
+            "endpoint": receiver.url,
+            "included_event_types": ["Microsoft.MachineLearningServices.ModelRegistered"],
+        },
+        expect=201,
+    )
+    model = Model(
+        name="credit",
+        version="5",
+        type="custom_model",
+        tags={"stage": "candidate"},
+        path="azureml://datastores/workspaceblobstore/paths/models/credit/5",
+    )
     assert ml.models.create_or_update(model).version == "5"
     [delivery] = receiver.wait_for(1)
     [event] = delivery.body
@@ -38,8 +50,9 @@ def test_registering_a_model_version_delivers_model_registered(ml: Any, emulator
 
 
 def test_list_usage_reports_vcpus_per_vm_family_under_camel_case_names(ml: Any) -> None:
-    usages = {u.__dict__["name"]["value"]: u for u in ml.compute.list_usage()
-              if u.type.endswith("vmFamily/usages")}
+    usages = {
+        u.__dict__["name"]["value"]: u for u in ml.compute.list_usage() if u.type.endswith("vmFamily/usages")
+    }
     dsv2, fsv2 = usages["standardDSv2Family"], usages["standardFSv2Family"]
     assert (dsv2.__dict__["currentValue"], dsv2.limit) == (8, 64)  # 2 x Standard_DS3_v2
     assert (fsv2.__dict__["currentValue"], fsv2.limit) == (4, 24)  # 1 x Standard_F4s_v2

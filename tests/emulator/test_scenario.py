@@ -55,10 +55,16 @@ def test_same_scenario_and_calls_give_the_same_metrics(emulator: EmulatorHandle)
         emulator.control("POST", "traffic", {"requests": 30})
         response = requests.get(
             f"{emulator.url}{resource}/providers/Microsoft.Insights/metrics",
-            params={"timespan": "2024-05-01T10:00:00Z/2024-05-01T10:21:00Z", "interval": "PT1M",
-                    "metricnames": "RequestLatency_P90,RequestsPerMinute", "aggregation": "Average,Total",
-                    "$filter": "deployment eq '*'"},
-            headers={"Authorization": "Bearer fake-entra.test"}, timeout=10)
+            params={
+                "timespan": "2024-05-01T10:00:00Z/2024-05-01T10:21:00Z",
+                "interval": "PT1M",
+                "metricnames": "RequestLatency_P90,RequestsPerMinute",
+                "aggregation": "Average,Total",
+                "$filter": "deployment eq '*'",
+            },
+            headers={"Authorization": "Bearer fake-entra.test"},
+            timeout=10,
+        )
         return response.json()["value"]
 
     first, second = run(), run()

@@ -21,7 +21,9 @@ def _key(ml: Any) -> str:
 
 def _score(ml: Any, body: Any, **headers: str) -> requests.Response:
     uri = ml.online_endpoints.get("credit-ep").scoring_uri
-    return requests.post(uri, json=body, headers={"Authorization": f"Bearer {_key(ml)}", **headers}, timeout=10)
+    return requests.post(
+        uri, json=body, headers={"Authorization": f"Bearer {_key(ml)}", **headers}, timeout=10
+    )
 
 
 def test_scoring_without_the_endpoint_key_is_401(ml: Any) -> None:
@@ -30,9 +32,11 @@ def test_scoring_without_the_endpoint_key_is_401(ml: Any) -> None:
 
 
 def test_header_routes_to_the_named_deployment_and_its_model_answers(ml: Any) -> None:
-    response = _score(ml, {"input_data": {"columns": ["income", "age", "region"],
-                                          "data": [list(r.values()) for r in ROWS]}},
-                      **{"azureml-model-deployment": "green"})
+    response = _score(
+        ml,
+        {"input_data": {"columns": ["income", "age", "region"], "data": [list(r.values()) for r in ROWS]}},
+        **{"azureml-model-deployment": "green"},
+    )
     assert response.status_code == 200
     assert response.headers["azureml-model-deployment"] == "green"
     first, second = response.json()
@@ -58,13 +62,17 @@ def test_missing_feature_is_a_400_that_names_it(ml: Any) -> None:
 
 
 def test_scored_requests_are_collected_into_azurite_in_the_collector_layout(
-        ml: Any, emulator: EmulatorHandle) -> None:
+    ml: Any, emulator: EmulatorHandle
+) -> None:
     for _ in range(3):
         assert _score(ml, {"input_data": ROWS}, **{"azureml-model-deployment": "blue"}).status_code == 200
     emulator.control("POST", "collector/flush")
     container = BlobServiceClient.from_connection_string(emulator.connection_string).get_container_client(
-        emulator.container)
-    names = sorted(b.name for b in container.list_blobs(name_starts_with="modelDataCollector/credit-ep/blue/"))
+        emulator.container
+    )
+    names = sorted(
+        b.name for b in container.list_blobs(name_starts_with="modelDataCollector/credit-ep/blue/")
+    )
     assert names and all(n.endswith(".jsonl") for n in names)
     inputs = [n for n in names if "/model_inputs/2024/05/01/10/" in n]
     outputs = [n for n in names if "/model_outputs/2024/05/01/10/" in n]
@@ -81,7 +89,10 @@ def test_scored_requests_are_collected_into_azurite_in_the_collector_layout(
 def test_simulated_time_writes_one_folder_per_hour(emulator: EmulatorHandle) -> None:
     emulator.control("POST", "time/advance", {"minutes": 70})
     container = BlobServiceClient.from_connection_string(emulator.connection_string).get_container_client(
-        emulator.container)
-    hours = {b.name.split("/")[7] for b in container.list_blobs(name_starts_with="modelDataCollector/credit-ep/blue/"
-                                                                                 "model_inputs/")}
+        emulator.container
+    )
+    hours = {
+        b.name.split("/")[7]
+        for b in container.list_blobs(name_starts_with="modelDataCollector/credit-ep/blue/model_inputs/")
+    }
     assert hours == {"10", "11"}
