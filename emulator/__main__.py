@@ -37,8 +37,8 @@ def main(argv: list[str] | None = None) -> int:
         "--time-scale",
         type=float,
         default=1.0,
-        help="simulated seconds per wall second: compresses Event Grid retries, LRO "
-        "provisioning and (live mode) the clock",
+        help="divide Azure's real waits by N: Event Grid retry back-off (10 s, 30 s, 1 min, ...) and "
+        "long-running operation provisioning (the live clock's pace is the scenario's clock.speed)",
     )
     parser.add_argument(
         "--public-url",

@@ -2,9 +2,10 @@
 
 Manual mode (tests): time moves only when the control API advances it, so every answer is a pure
 function of the scenario, its seed and the calls made. Live mode (demos): simulated time follows the
-wall clock, `time_scale` times faster, so a monitor that asks for "the last 30 minutes" finds data.
+wall clock (`speed` times faster, default 1), so a monitor that asks for "the last 30 minutes" finds
+data; the control API can still jump ahead.
 
-`time_scale` also compresses real waits that stand for Azure's (Event Grid retry back-off, LRO
+`time_scale` compresses the real waits that stand for Azure's (Event Grid retry back-off, LRO
 provisioning). This module never sleeps and never generates traffic; it only tells the time.
 """
 
@@ -33,19 +34,22 @@ def parse_iso(text: str) -> datetime:
 
 
 class SimClock:
-    def __init__(self, start: datetime, *, live: bool = False, time_scale: float = 1.0) -> None:
-        if time_scale <= 0:
-            raise ValueError("time_scale must be > 0")
+    def __init__(
+        self, start: datetime, *, live: bool = False, time_scale: float = 1.0, speed: float = 1.0
+    ) -> None:
+        if time_scale <= 0 or speed <= 0:
+            raise ValueError("time_scale and speed must be > 0")
         self.start = start
         self.live = live
         self.time_scale = time_scale
+        self.speed = speed
         self._anchor_sim = start
         self._anchor_wall = time.monotonic()
 
     def now(self) -> datetime:
         if not self.live:
             return self._anchor_sim
-        elapsed = (time.monotonic() - self._anchor_wall) * self.time_scale
+        elapsed = (time.monotonic() - self._anchor_wall) * self.speed
         return self._anchor_sim + timedelta(seconds=elapsed)
 
     def advance(self, delta: timedelta) -> datetime:

@@ -56,7 +56,9 @@ class Emulator:
         self.blob_endpoint = blob_endpoint or "core.windows.net"
         wall_now = datetime.now(UTC)
         start = scenario.clock.resolve_start(wall_now)
-        self.clock = SimClock(start, live=scenario.clock.mode == "live", time_scale=time_scale)
+        self.clock = SimClock(
+            start, live=scenario.clock.mode == "live", time_scale=time_scale, speed=scenario.clock.speed
+        )
         self.world = World(scenario, self.clock)
         self.store = MetricStore()
         self.collector = Collector(

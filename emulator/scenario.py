@@ -19,7 +19,8 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)\s*$")
+_DURATION = re.compile(r"^(?:\d+(?:\.\d+)?(?:s|m|h|d))+$")
+_PART = re.compile(r"(\d+(?:\.\d+)?)(s|m|h|d)")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9-]{0,31}$")
 
@@ -29,13 +30,13 @@ class ScenarioError(ValueError):
 
 
 def parse_duration(text: str | int | float) -> timedelta:
-    """'90m', '2h', '30s', '1d' or a number of minutes -> timedelta."""
+    """'90m', '2h', '2h10m', '30s', '1d' or a number of minutes -> timedelta."""
     if isinstance(text, int | float):
         return timedelta(minutes=float(text))
-    match = _DURATION.match(str(text))
-    if not match:
-        raise ValueError(f"{text!r} is not a duration: use a number and a unit s|m|h|d, e.g. '90m'")
-    return timedelta(seconds=float(match.group(1)) * _UNIT_SECONDS[match.group(2)])
+    compact = str(text).replace(" ", "")
+    if not _DURATION.match(compact):
+        raise ValueError(f"{text!r} is not a duration: use numbers with units s|m|h|d, e.g. '90m' or '2h10m'")
+    return timedelta(seconds=sum(float(n) * _UNIT_SECONDS[u] for n, u in _PART.findall(compact)))
 
 
 class _Strict(BaseModel):
@@ -55,6 +56,7 @@ class Clock(_Strict):
     start: str = Field("now", description="ISO-8601 UTC time, 'now', or 'now-2h' (relative to load)")
     mode: Literal["manual", "live"] = "manual"
     prefill: bool = Field(True, description="live mode: generate the span from start up to now at load")
+    speed: float = Field(1.0, gt=0, le=3600, description="live mode: simulated seconds per wall second")
 
     def resolve_start(self, wall_now: datetime) -> datetime:
         text = self.start.strip()
