@@ -86,11 +86,9 @@ class Emulator:
         self.live_rng = self.world.rng("live")
         self.lock = asyncio.Lock()
         self._background: set[asyncio.Task[None]] = set()
-        if self.clock.live:
-            if scenario.clock.prefill:
-                self.clock.jump_to(wall_now)
-            else:
-                self.clock.jump_to(wall_now)
+        if self.clock.live:  # follow the wall clock; without prefill there is no history before now
+            self.clock.jump_to(wall_now)
+            if not scenario.clock.prefill:
                 self.generated_until = floor_minute(self.clock.now())
 
     # ---- time -----------------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
@@ -138,8 +139,6 @@ def test_deleting_a_deployment_with_live_traffic_is_rejected(ml: Any) -> None:
 
 
 def _wait_idle(emulator: EmulatorHandle, timeout: float = 10.0) -> None:
-    import time
-
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if all(op["status"] != "InProgress" for op in emulator.state()["operations"].values()):
