@@ -1,0 +1,257 @@
+"""The one place that builds real Azure SDK clients from settings, for Azure and for the local emulator.
+
+In Azure (MODELWATCH_AZURE_EMULATOR_URL unset): DefaultAzureCredential (managed identity) and the
+SDKs' normal endpoints. Locally: a static fake credential (a stand-in for Entra ID, which cannot run
+here) and a transport that sends `https://management.azure.com` and the regional metrics endpoint to
+the emulator over plain http. The clients keep their https URLs, so the bearer-token policy (which
+refuses http) is satisfied and the code that runs in Azure is exactly the code we test.
+
+Importing this module costs nothing: every SDK import is inside the function that needs it. Adapters
+take the client these factories build as a parameter; nothing here decides anything.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit, urlunsplit
+
+if TYPE_CHECKING:
+    from azure.ai.ml import MLClient
+    from azure.core.credentials import AccessToken, TokenCredential
+    from azure.core.pipeline.transport import HttpTransport
+    from azure.eventgrid import EventGridPublisherClient
+    from azure.mgmt.costmanagement import CostManagementClient
+    from azure.monitor.query import LogsQueryClient
+    from azure.monitor.querymetrics import MetricsClient
+    from azure.storage.blob import BlobServiceClient
+
+ARM_HOST = "management.azure.com"
+LOGS_HOST = "api.loganalytics.io"
+
+
+class SettingsError(ValueError):
+    """A missing or malformed MODELWATCH_* setting; the message names it."""
+
+
+@dataclass(frozen=True)
+class AzureSettings:
+    """Where the Azure resources are and how to reach them. Built from env by `from_env`."""
+
+    subscription_id: str
+    resource_group: str
+    workspace: str
+    location: str = "eastus"
+    emulator_url: str | None = None
+    storage_connection_string: str | None = None
+    storage_account_url: str | None = None
+    eventgrid_topic_endpoint: str | None = None
+    eventgrid_topic_key: str | None = None
+    retry_total: int = 3
+    retry_backoff_factor: float = 0.8
+    retry_backoff_max: float = 30.0
+    timeout_seconds: float = 30.0
+    principal: str = "modelwatch-local"
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def local(self) -> bool:
+        return bool(self.emulator_url)
+
+    @property
+    def metrics_endpoint(self) -> str:
+        return f"https://{self.location}.metrics.monitor.azure.com"
+
+    @property
+    def workspace_id(self) -> str:
+        return (
+            f"/subscriptions/{self.subscription_id}/resourceGroups/{self.resource_group}/providers/"
+            f"Microsoft.MachineLearningServices/workspaces/{self.workspace}"
+        )
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> AzureSettings:
+        env = dict(os.environ if env is None else env)
+        missing = [
+            n
+            for n in ("MODELWATCH_SUBSCRIPTION_ID", "MODELWATCH_RESOURCE_GROUP", "MODELWATCH_WORKSPACE")
+            if not env.get(n)
+        ]
+        if missing:
+            raise SettingsError(f"missing setting(s): {', '.join(missing)} (see README, Settings)")
+        return cls(
+            subscription_id=env["MODELWATCH_SUBSCRIPTION_ID"],
+            resource_group=env["MODELWATCH_RESOURCE_GROUP"],
+            workspace=env["MODELWATCH_WORKSPACE"],
+            location=env.get("MODELWATCH_LOCATION", "eastus"),
+            emulator_url=env.get("MODELWATCH_AZURE_EMULATOR_URL") or None,
+            storage_connection_string=env.get("AzureWebJobsStorage") or None,
+            storage_account_url=env.get("MODELWATCH_STORAGE_ACCOUNT_URL") or None,
+            eventgrid_topic_endpoint=env.get("MODELWATCH_EVENTGRID_TOPIC_ENDPOINT") or None,
+            eventgrid_topic_key=env.get("MODELWATCH_EVENTGRID_TOPIC_KEY") or None,
+            retry_total=_int(env, "MODELWATCH_AZURE_RETRY_TOTAL", 3),
+            retry_backoff_factor=_float(env, "MODELWATCH_AZURE_RETRY_BACKOFF", 0.8),
+            retry_backoff_max=_float(env, "MODELWATCH_AZURE_RETRY_BACKOFF_MAX", 30.0),
+            timeout_seconds=_float(env, "MODELWATCH_AZURE_TIMEOUT_SECONDS", 30.0),
+        )
+
+
+def _int(env: dict[str, str], name: str, default: int) -> int:
+    try:
+        return int(env.get(name) or default)
+    except ValueError:
+        raise SettingsError(f"{name} must be an integer, got {env.get(name)!r}") from None
+
+
+def _float(env: dict[str, str], name: str, default: float) -> float:
+    try:
+        return float(env.get(name) or default)
+    except ValueError:
+        raise SettingsError(f"{name} must be a number, got {env.get(name)!r}") from None
+
+
+# ---- credentials -------------------------------------------------------------------------------
+class FakeEntraCredential:
+    """A static bearer token standing in for Entra ID, which cannot run locally. Never use it in Azure.
+
+    The token names the principal (`fake-entra.<principal>`) so the emulator can record who changed what.
+    """
+
+    def __init__(self, principal: str = "modelwatch-local") -> None:
+        self.principal = principal
+
+    def get_token(self, *scopes: str, **kwargs: Any) -> AccessToken:
+        from azure.core.credentials import AccessToken
+
+        return AccessToken(f"fake-entra.{self.principal}", int(time.time()) + 3600)
+
+    def close(self) -> None:
+        return None
+
+
+def credential(settings: AzureSettings) -> TokenCredential:
+    """DefaultAzureCredential in Azure; the fake static credential against the emulator."""
+    if settings.local:
+        return FakeEntraCredential(settings.principal)  # type: ignore[return-value]
+    from azure.identity import DefaultAzureCredential
+
+    return DefaultAzureCredential()
+
+
+# ---- transport ---------------------------------------------------------------------------------
+def emulator_transport(
+    emulator_url: str,
+    *,
+    timeout_seconds: float = 30.0,
+    hosts: tuple[str, ...] = (ARM_HOST,),
+    host_suffixes: tuple[str, ...] = (".metrics.monitor.azure.com",),
+) -> HttpTransport:
+    """A RequestsTransport that sends requests for Azure hosts to the emulator over http.
+
+    Only the scheme and host change; path and query stay. Other hosts (Azurite, webhooks) pass through.
+    """
+    from azure.core.pipeline.transport import RequestsTransport
+
+    target = urlsplit(emulator_url.rstrip("/"))
+    if target.scheme not in ("http", "https") or not target.netloc:
+        raise SettingsError(
+            f"MODELWATCH_AZURE_EMULATOR_URL must be like http://127.0.0.1:8089, got {emulator_url!r}"
+        )
+
+    class EmulatorTransport(RequestsTransport):  # type: ignore[misc]
+        def send(self, request: Any, **kwargs: Any) -> Any:
+            kwargs.pop("enforce_https", None)
+            parts = urlsplit(request.url)
+            host = (parts.hostname or "").lower()
+            if not (host in hosts or any(host.endswith(s) for s in host_suffixes)):
+                return super().send(request, **kwargs)
+            original = request.url
+            request.url = urlunsplit((target.scheme, target.netloc, parts.path, parts.query, parts.fragment))
+            try:
+                return super().send(request, **kwargs)
+            finally:
+                request.url = original  # pollers and redirects reuse the request: keep its https URL
+
+    return EmulatorTransport(connection_timeout=min(timeout_seconds, 10.0), read_timeout=timeout_seconds)
+
+
+def client_kwargs(settings: AzureSettings) -> dict[str, Any]:
+    """Retry, timeout and (locally) transport options every SDK client constructor accepts."""
+    kwargs: dict[str, Any] = {
+        "retry_total": settings.retry_total,
+        "retry_backoff_factor": settings.retry_backoff_factor,
+        "retry_backoff_max": settings.retry_backoff_max,
+    }
+    if settings.local:
+        kwargs["transport"] = emulator_transport(
+            settings.emulator_url or "", timeout_seconds=settings.timeout_seconds
+        )
+    else:
+        kwargs.update(
+            connection_timeout=min(settings.timeout_seconds, 10.0), read_timeout=settings.timeout_seconds
+        )
+    return kwargs
+
+
+# ---- clients -----------------------------------------------------------------------------------
+def ml_client(settings: AzureSettings, *, polling_interval: float | None = None) -> MLClient:
+    """azure-ai-ml MLClient for the workspace. `polling_interval` (seconds) shortens LRO polling."""
+    from azure.ai.ml import MLClient
+
+    kwargs = client_kwargs(settings)
+    if polling_interval is not None:
+        kwargs["polling_interval"] = polling_interval
+    return MLClient(
+        credential(settings), settings.subscription_id, settings.resource_group, settings.workspace, **kwargs
+    )
+
+
+def metrics_client(settings: AzureSettings) -> MetricsClient:
+    """azure-monitor-querymetrics MetricsClient on the regional endpoint (metrics:getBatch)."""
+    from azure.monitor.querymetrics import MetricsClient
+
+    return MetricsClient(settings.metrics_endpoint, credential(settings), **client_kwargs(settings))
+
+
+def logs_client(settings: AzureSettings) -> LogsQueryClient:
+    """azure-monitor-query LogsQueryClient (Log Analytics). The emulator does not serve logs yet."""
+    from azure.monitor.query import LogsQueryClient
+
+    return LogsQueryClient(credential(settings), **client_kwargs(settings))
+
+
+def cost_client(settings: AzureSettings) -> CostManagementClient:
+    """azure-mgmt-costmanagement CostManagementClient (query.usage, budgets)."""
+    from azure.mgmt.costmanagement import CostManagementClient
+
+    return CostManagementClient(credential(settings), **client_kwargs(settings))
+
+
+def blob_service_client(settings: AzureSettings) -> BlobServiceClient:
+    """Blob storage: the connection string (Azurite locally, SharedKey) or the account URL + identity."""
+    from azure.storage.blob import BlobServiceClient
+
+    retry = {"retry_total": settings.retry_total}
+    if settings.storage_connection_string:
+        return BlobServiceClient.from_connection_string(settings.storage_connection_string, **retry)
+    if not settings.storage_account_url:
+        raise SettingsError("set AzureWebJobsStorage (connection string) or MODELWATCH_STORAGE_ACCOUNT_URL")
+    return BlobServiceClient(settings.storage_account_url, credential=credential(settings), **retry)
+
+
+def eventgrid_publisher_client(settings: AzureSettings) -> EventGridPublisherClient:
+    """Publisher for our own Event Grid custom topic (alerts). Key auth if a key is set, else identity."""
+    from azure.eventgrid import EventGridPublisherClient
+
+    if not settings.eventgrid_topic_endpoint:
+        raise SettingsError("MODELWATCH_EVENTGRID_TOPIC_ENDPOINT is not set")
+    kwargs: dict[str, Any] = {"retry_total": settings.retry_total}
+    if settings.eventgrid_topic_key:
+        from azure.core.credentials import AzureKeyCredential
+
+        return EventGridPublisherClient(
+            settings.eventgrid_topic_endpoint, AzureKeyCredential(settings.eventgrid_topic_key), **kwargs
+        )
+    return EventGridPublisherClient(settings.eventgrid_topic_endpoint, credential(settings), **kwargs)
