@@ -1,9 +1,10 @@
-"""Cost Management: daily cost rows for online endpoints and budgets, via azure-mgmt-costmanagement.
+"""Cost Management: daily cost of online endpoints and their deployments, and budgets.
 
-Rows are read by column name (Azure names the cost column after the agreement type), resource ids are
-lower-cased by Azure and normalized here, and endpoint / deployment come from the resource id or the
-`azuremlendpoint` / `azuremldeployment` tags. The client is a parameter. Cost APIs are throttled
-(a few calls per scope per minute): callers cache.
+Managed online endpoint costs accrue on the workspace resource, attributed by the tags
+`azuremlendpoint` / `azuremldeployment` (rollout_alerting.md §4.4), so queries group by one tag and
+filter by the other. Columns are read by name (Azure names the cost column after the agreement
+type). The client is a parameter. Cost APIs are throttled (a few calls per scope per minute) and the
+data is hours old: callers cache and poll rarely.
 """
 
 from __future__ import annotations
@@ -16,14 +17,14 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from azure.mgmt.costmanagement import CostManagementClient
 
-_DEPLOYMENT = re.compile(r"/onlineendpoints/(?P<ep>[^/]+)(?:/deployments/(?P<dep>[^/]+))?", re.IGNORECASE)
+ENDPOINT_TAG = "azuremlendpoint"
+DEPLOYMENT_TAG = "azuremldeployment"
 COST_COLUMNS = ("Cost", "PreTaxCost", "CostUSD", "totalCost")
 
 
 @dataclass(frozen=True)
 class CostRow:
     day: date
-    resource_id: str
     endpoint: str | None
     deployment: str | None
     cost: float
@@ -48,6 +49,10 @@ class BudgetStatus:
     unit: str
     time_grain: str
 
+    @property
+    def burn(self) -> float:
+        return self.current_spend / self.amount if self.amount else 0.0
+
 
 def _day(value: Any) -> date:
     text = str(int(value)) if isinstance(value, (int, float)) else str(value)
@@ -59,38 +64,51 @@ def _day(value: Any) -> date:
 class CostsAdapter:
     def __init__(self, client: CostManagementClient, scope: str) -> None:
         self._client = client
-        self._scope = scope.strip("/")
+        self._scope = "/" + scope.strip("/")
 
-    def daily_costs(self, start: datetime, end: datetime) -> CostReport:
+    def endpoint_costs(self, start: datetime, end: datetime) -> CostReport:
+        """Daily cost per online endpoint (grouped by the `azuremlendpoint` tag)."""
+        return self._query(start, end, group_tag=ENDPOINT_TAG, endpoint=None)
+
+    def deployment_costs(self, endpoint: str, start: datetime, end: datetime) -> CostReport:
+        """Daily cost per deployment of one endpoint (filtered by endpoint tag, grouped by deployment tag)."""
+        return self._query(start, end, group_tag=DEPLOYMENT_TAG, endpoint=endpoint)
+
+    def _query(self, start: datetime, end: datetime, group_tag: str, endpoint: str | None) -> CostReport:
         from azure.mgmt.costmanagement.models import (
             QueryAggregation,
+            QueryComparisonExpression,
             QueryDataset,
             QueryDefinition,
+            QueryFilter,
             QueryGrouping,
             QueryTimePeriod,
         )
 
+        query_filter = None
+        if endpoint is not None:
+            query_filter = QueryFilter(tags=QueryComparisonExpression(name=ENDPOINT_TAG, operator="In",
+                                                                      values_property=[endpoint]))
         definition = QueryDefinition(
             type="ActualCost", timeframe="Custom", time_period=QueryTimePeriod(from_property=start, to=end),
             dataset=QueryDataset(
                 granularity="Daily",
                 aggregation={"totalCost": QueryAggregation(name="Cost", function="Sum")},
-                grouping=[QueryGrouping(type="Dimension", name="ResourceId"),
-                          QueryGrouping(type="TagKey", name="azuremlendpoint"),
-                          QueryGrouping(type="TagKey", name="azuremldeployment")],
+                grouping=[QueryGrouping(type="TagKey", name=group_tag)],
+                filter=query_filter,
             ),
         )
-        result = self._client.query.usage(f"/{self._scope}", definition)
+        result = self._client.query.usage(self._scope, definition)
         if result is None:  # 204: no cost data for the period
             return CostReport(rows=[], complete=True)
         props = result.properties
         columns = [c.name for c in props.columns]
-        rows = [_row(dict(zip(columns, r, strict=False))) for r in props.rows or []]
+        rows = [_row(dict(zip(columns, r, strict=False)), group_tag, endpoint) for r in props.rows or []]
         # The SDK's query.usage cannot follow nextLink; say so instead of silently dropping pages.
         return CostReport(rows=rows, complete=not props.next_link)
 
     def budget(self, name: str) -> BudgetStatus:
-        b = self._client.budgets.get(f"/{self._scope}", name)
+        b = self._client.budgets.get(self._scope, name)
         props = b.properties
         forecast = getattr(props, "forecast_spend", None)
         return BudgetStatus(
@@ -100,14 +118,16 @@ class CostsAdapter:
         )
 
 
-def _row(cells: dict[str, Any]) -> CostRow:
+def _row(cells: dict[str, Any], group_tag: str, endpoint: str | None) -> CostRow:
     cost_key = next((k for k in COST_COLUMNS if k in cells), None)
     if cost_key is None:
         raise ValueError(f"cost query answer has no cost column: columns are {sorted(cells)}")
-    resource = str(cells.get("ResourceId", "")).lower()
-    match = _DEPLOYMENT.search(resource)
-    endpoint = cells.get("azuremlendpoint") or (match.group("ep") if match else None)
-    deployment = cells.get("azuremldeployment") or (match.group("dep") if match else None)
-    day_value = cells.get("UsageDate", cells.get("BillingMonth"))
-    return CostRow(day=_day(day_value), resource_id=resource, endpoint=endpoint, deployment=deployment,
-                   cost=float(cells[cost_key]), currency=str(cells.get("Currency", "USD")))
+    value = cells.get("TagValue", cells.get(group_tag))
+    value = str(value) if value not in (None, "") else None
+    return CostRow(
+        day=_day(cells.get("UsageDate", cells.get("BillingMonth"))),
+        endpoint=value if group_tag == ENDPOINT_TAG else endpoint,
+        deployment=value if group_tag == DEPLOYMENT_TAG else None,
+        cost=float(cells[cost_key]),
+        currency=str(cells.get("Currency", "USD")),
+    )

@@ -26,6 +26,11 @@ class Point:
 Series = dict[str, list[Point]]  # dimension value (e.g. deployment name) -> points, oldest first
 
 
+def _dimensions(series: Any) -> dict[str, str]:
+    """Dimension values by lower-cased name: Azure echoes dimension names in varying case."""
+    return {str(k).lower(): str(v) for k, v in (series.metadata_values or {}).items()}
+
+
 class MetricsAdapter:
     def __init__(self, client: MetricsClient) -> None:
         self._client = client
@@ -44,7 +49,7 @@ class MetricsAdapter:
         out: Series = {}
         for m in self._query(endpoint_id, [metric], start, end, interval, aggregation, "deployment eq '*'"):
             for ts in m.timeseries:
-                name = (ts.metadata_values or {}).get("deployment", "(all)")
+                name = _dimensions(ts).get("deployment", "(all)")
                 out[name] = [Point(p.timestamp, getattr(p, aggregation.lower(), None)) for p in ts.data]
         return out
 
@@ -56,7 +61,7 @@ class MetricsAdapter:
                               "deployment eq '*' and statusCodeClass eq '*'")
         for m in metrics:
             for ts in m.timeseries:
-                meta = ts.metadata_values or {}
+                meta = _dimensions(ts)
                 by_class = out.setdefault(meta.get("deployment", "(all)"), {})
-                by_class[meta.get("statusCodeClass", "(all)")] = [Point(p.timestamp, p.total) for p in ts.data]
+                by_class[meta.get("statuscodeclass", "(all)")] = [Point(p.timestamp, p.total) for p in ts.data]
         return out

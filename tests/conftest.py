@@ -14,6 +14,8 @@ import pytest
 
 from tools.azurite import Azurite, free_port
 
+pytest_plugins = ["tests.fixtures.emulator"]
+
 
 @pytest.fixture(scope="session")
 def azurite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Azurite]:

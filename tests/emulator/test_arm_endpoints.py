@@ -9,7 +9,7 @@ import pytest
 import requests
 from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
 
-from tests.emulator.conftest import EmulatorHandle
+from tests.fixtures.emulator import EmulatorHandle
 
 
 def test_get_endpoint_returns_traffic_split_and_scoring_uri(ml: Any, emulator: EmulatorHandle) -> None:

@@ -16,7 +16,7 @@ from azure.mgmt.costmanagement.models import (
 )
 
 from shared.azure_clients import cost_client
-from tests.emulator.conftest import EmulatorHandle
+from tests.fixtures.emulator import EmulatorHandle
 
 
 def _daily(grouping: QueryGrouping, query_filter: QueryFilter | None = None) -> QueryDefinition:

@@ -6,8 +6,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from tests.emulator.conftest import EmulatorHandle
 from tests.emulator.receiver import Receiver
+from tests.fixtures.emulator import EmulatorHandle
 
 ARM_WRITE = "Microsoft.Resources.ResourceWriteSuccess"
 

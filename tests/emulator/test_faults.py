@@ -8,7 +8,7 @@ import pytest
 from azure.core.exceptions import HttpResponseError, ServiceResponseError
 
 from shared.azure_clients import ml_client
-from tests.emulator.conftest import EmulatorHandle
+from tests.fixtures.emulator import EmulatorHandle
 
 ENDPOINT_ROUTE = r"/onlineEndpoints/credit-ep$"
 

@@ -11,7 +11,7 @@ import requests
 from azure.core.exceptions import HttpResponseError
 
 from shared.azure_clients import metrics_client
-from tests.emulator.conftest import EmulatorHandle
+from tests.fixtures.emulator import EmulatorHandle
 
 START = datetime(2024, 5, 1, 10, 0, tzinfo=UTC)
 ENDPOINT_NS = "Microsoft.MachineLearningServices/workspaces/onlineEndpoints"

@@ -6,8 +6,8 @@ from typing import Any
 
 from azure.ai.ml.entities import Model
 
-from tests.emulator.conftest import EmulatorHandle
 from tests.emulator.receiver import Receiver
+from tests.fixtures.emulator import EmulatorHandle
 
 
 def test_models_list_shows_each_container_with_its_latest_version(ml: Any) -> None:

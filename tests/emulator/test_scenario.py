@@ -9,7 +9,7 @@ import requests
 import yaml
 
 from emulator.scenario import ScenarioError, load_scenario, load_scenario_text
-from tests.emulator.conftest import SCENARIO, EmulatorHandle
+from tests.fixtures.emulator import SCENARIO, EmulatorHandle
 
 SCENARIOS = sorted((Path(__file__).resolve().parents[2] / "scenarios").glob("*.yaml"))
 

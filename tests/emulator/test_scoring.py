@@ -10,7 +10,7 @@ from typing import Any
 import requests
 from azure.storage.blob import BlobServiceClient
 
-from tests.emulator.conftest import EmulatorHandle
+from tests.fixtures.emulator import EmulatorHandle
 
 ROWS = [{"income": 52000, "age": 41, "region": "north"}, {"income": 31000, "age": 25, "region": "west"}]
 

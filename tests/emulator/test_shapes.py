@@ -9,8 +9,8 @@ from typing import Any
 
 import requests
 
-from tests.emulator.conftest import EmulatorHandle
 from tests.emulator.receiver import Receiver
+from tests.fixtures.emulator import EmulatorHandle
 
 EXAMPLES = Path(__file__).parent / "examples"
 AUTH = {"Authorization": "Bearer fake-entra.shape-check"}
