@@ -113,8 +113,7 @@ class AzureMLAdapter:
                            f"online endpoint {endpoint!r}")
         return [_deployment_of(d, endpoint) for d in items]
 
-    def set_traffic(self, endpoint: str, traffic: dict[str, int], *, polling_interval: float | None = None
-                    ) -> EndpointTraffic:
+    def set_traffic(self, endpoint: str, traffic: dict[str, int]) -> EndpointTraffic:
         """GET the endpoint, set its live traffic, PUT it back, wait for the operation to finish.
 
         Retries while Azure answers 409 (a previous operation is still Updating the endpoint)."""
@@ -124,9 +123,7 @@ class AzureMLAdapter:
         def put() -> Any:
             ep = self._ml.online_endpoints.get(endpoint)
             ep.traffic = dict(traffic)
-            kwargs = {"polling_interval": polling_interval} if polling_interval is not None else {}
-            poller = self._ml.online_endpoints.begin_create_or_update(ep, **kwargs)
-            return poller.result()
+            return self._ml.online_endpoints.begin_create_or_update(ep).result()
 
         self._call(put, f"online endpoint {endpoint!r}")
         return self.endpoint_traffic(endpoint)
