@@ -10,10 +10,12 @@ app or its configuration cannot be hosted (the message says why); 3 means the ho
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import os
 import sys
 import traceback
+from collections.abc import Iterator
 from pathlib import Path
 
 from devhost import logs
@@ -75,6 +77,15 @@ def build_host(args: argparse.Namespace) -> tuple[object, int]:
 def serve(host: object, bind: str, port: int) -> int:
     import uvicorn
 
+    class _Server(uvicorn.Server):
+        """uvicorn re-raises SIGINT/SIGTERM after a graceful shutdown; a clean stop should exit 0."""
+
+        @contextlib.contextmanager
+        def capture_signals(self) -> Iterator[None]:
+            with super().capture_signals():
+                yield
+                getattr(self, "_captured_signals", []).clear()
+
     from devhost.server import Host, function_lines
 
     assert isinstance(host, Host)
@@ -91,7 +102,7 @@ def serve(host: object, bind: str, port: int) -> int:
         lifespan="on",
         timeout_graceful_shutdown=int(host.config.shutdown_grace),
     )
-    server = uvicorn.Server(config)
+    server = _Server(config)
     server.run()
     if host.invoker.threads_busy():
         log.warning("exiting with function code still running in worker threads")

@@ -105,7 +105,7 @@ class AdminApi:
                 raise BadInput('a queue function needs {"input": <message body>}')
             body = raw if isinstance(raw, str) else json.dumps(raw)
             message, metadata = trigger_input(body, manual_fields())
-            host.background(host.invoker.invoke(spec, message, metadata, reason=MANUAL))
+            host.background(host.invoker.invoke(spec, message, metadata, cause=MANUAL))
         elif spec.trigger_type == EVENT_GRID:
             if raw is None:
                 raise BadInput('an Event Grid function needs {"input": <one event>}')
@@ -113,6 +113,6 @@ class AdminApi:
             if len(events) != 1:
                 raise BadInput(f"input must be exactly one event, got {len(events)}")
             event = decode_event(events[0])
-            host.background(host.invoker.invoke(spec, event, events[0], reason=MANUAL))
+            host.background(host.invoker.invoke(spec, event, events[0], cause=MANUAL))
         else:
             raise BadInput(f"'{spec.name}' is an HTTP function: call it at {host.http_url(spec)}")

@@ -106,8 +106,8 @@ class Invoker:
         self._pool = ThreadPoolExecutor(max_workers=thread_count, thread_name_prefix="function")
         self._script_root = script_root
         self._running = 0
-        self._idle = asyncio.Event()
-        self._idle.set()
+        self._busy_lock = threading.Lock()
+        self._busy_threads = 0
 
     @property
     def running(self) -> int:
@@ -125,7 +125,6 @@ class Invoker:
     ) -> InvocationResult:
         invocation_id = str(uuid.uuid4())
         self._running += 1
-        self._idle.clear()
         started = time.perf_counter()
         token = current_invocation.set(InvocationTag(spec.name, invocation_id))
         try:
@@ -135,8 +134,6 @@ class Invoker:
         finally:
             current_invocation.reset(token)
             self._running -= 1
-            if self._running == 0:
-                self._idle.set()
         result.duration_ms = (time.perf_counter() - started) * 1000
         self._report(spec, result, log_extra)
         return result
@@ -170,7 +167,16 @@ class Invoker:
             return await spec.user_function(**kwargs)
         loop = asyncio.get_running_loop()
         context = contextvars.copy_context()
-        return await loop.run_in_executor(self._pool, lambda: context.run(spec.user_function, **kwargs))
+        return await loop.run_in_executor(self._pool, self._in_thread, context, spec, kwargs)
+
+    def _in_thread(self, context: contextvars.Context, spec: FunctionSpec, kwargs: dict[str, Any]) -> Any:
+        with self._busy_lock:
+            self._busy_threads += 1
+        try:
+            return context.run(spec.user_function, **kwargs)
+        finally:
+            with self._busy_lock:
+                self._busy_threads -= 1
 
     def _report(self, spec: FunctionSpec, result: InvocationResult, extra: Mapping[str, Any]) -> None:
         status = "Succeeded" if result.succeeded else "Failed"
@@ -191,28 +197,18 @@ class Invoker:
             **extra,
         )
 
-    def skipped(self, spec: FunctionSpec, reason: str, **extra: Any) -> None:
+    def skipped(self, spec: FunctionSpec, why: str, **extra: Any) -> None:
         """Record a run that did not happen (another instance holds the timer's lock...)."""
-        log.info("Skipped 'Functions.%s': %s", spec.name, reason)
+        log.info("Skipped 'Functions.%s': %s", spec.name, why)
         record_invocation(
-            function=spec.name,
-            trigger=spec.trigger_type,
-            invocation_id=str(uuid.uuid4()),
-            duration_ms=0.0,
-            outcome="skipped",
-            reason=reason,
-            **extra,
-        )
-
-    async def wait_idle(self, timeout: float) -> bool:
-        try:
-            await asyncio.wait_for(self._idle.wait(), timeout)
-            return True
-        except TimeoutError:
-            return False
+            function=spec.name, trigger=spec.trigger_type, invocation_id=str(uuid.uuid4()),
+            duration_ms=0.0, outcome="skipped", reason=why, **extra,
+        )  # fmt: skip
 
     def shutdown(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
 
     def threads_busy(self) -> bool:
-        return any(t.is_alive() and t.name.startswith("function") for t in threading.enumerate())
+        """Is user code still running in a worker thread (it cannot be cancelled, only abandoned)?"""
+        with self._busy_lock:
+            return self._busy_threads > 0

@@ -94,8 +94,13 @@ class Host:
     def background(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
         task = asyncio.create_task(coro)
         self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(self._finished)
         return task
+
+    def _finished(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("background run failed", exc_info=task.exception())
 
     async def _supervise(self, name: str, loop: Callable[[], Coroutine[Any, Any, None]]) -> None:
         """Keep a trigger loop alive: log what broke it and start it again, unless stopping."""

@@ -105,8 +105,12 @@ class TimerTrigger:
             late, self.status = await self.monitor.check_past_due(
                 self.spec.name, now, self.schedule, await self.monitor.get_status(self.spec.name)
             )
+        log.info(
+            "timer %s: schedule %r (UTC), next occurrence %s, monitor %s, %s",
+            self.spec.name, self.schedule.expression, self.schedule.next_after(now).isoformat(),
+            "on" if self.monitor else "off", f"past due by {late}" if late else "not past due",
+        )  # fmt: skip
         if late:
-            log.info("timer %s is past due by %s", self.spec.name, late)
             await self.fire("IsPastDue", occurrence=self.status.next if self.status else None, past_due=True)
         elif self.spec.trigger.attrs.get("runOnStartup"):
             await self.fire("RunOnStartup")
@@ -123,21 +127,20 @@ class TimerTrigger:
 
     async def fire(self, reason: str, occurrence: dt.datetime | None = None, past_due: bool = False) -> None:
         """One run under the lock; skipped (and logged) if another process holds it."""
+        extra = {"cause": reason, "occurrence": occurrence.isoformat() if occurrence else None}
         try:
             lease = await self._locks.try_acquire(self.spec.name)
         except Exception as exc:
-            self._invoker.skipped(self.spec, f"timer lock unavailable: {exc}", reason=reason)
+            self._invoker.skipped(self.spec, f"timer lock unavailable: {exc}", **extra)
             return
         if lease is None:
-            self._invoker.skipped(self.spec, "another instance holds the timer lock", reason=reason)
+            self._invoker.skipped(self.spec, "another instance holds the timer lock", **extra)
             return
         try:
             if occurrence is not None and await self._already_ran(lease, occurrence):
-                self._invoker.skipped(
-                    self.spec, f"occurrence {occurrence.isoformat()} already run", reason=reason
-                )
+                self._invoker.skipped(self.spec, "occurrence already run by another instance", **extra)
                 return
-            await self._invoke_with_retries(reason, past_due)
+            await self._invoke_with_retries(past_due, extra)
             if reason != MANUAL:  # a manual run is outside the schedule: the host leaves the status alone
                 await self._record(occurrence if reason == "Timer" else None)
         finally:
@@ -150,12 +153,12 @@ class TimerTrigger:
         await lease.set_metadata({OCCURRENCE_KEY: occurrence.isoformat()})
         return False
 
-    async def _invoke_with_retries(self, reason: str, past_due: bool) -> InvocationResult:
+    async def _invoke_with_retries(self, past_due: bool, extra: dict[str, Any]) -> InvocationResult:
         attempt = 0
         while True:
             request = timer_request(self.status if self.monitor else None, past_due)
             result = await self._invoker.invoke(
-                self.spec, request, {}, retry_count=attempt, max_retry_count=self.retries, reason=reason
+                self.spec, request, {}, retry_count=attempt, max_retry_count=self.retries, **extra
             )
             if result.succeeded or self._stopping.is_set() or (0 <= self.retries <= attempt):
                 return result

@@ -2,8 +2,9 @@
 against the session Azurite, plus small helpers to observe storage and wait for eventual effects.
 
 `devhost` (instance "a") has keys configured; `peer_devhost` (instance "b") shares its host id and
-storage but has no keys. Before the peer starts, the schedule monitor's status of `monitored_timer` is
-seeded as if an occurrence had been missed while no host ran, so the peer starts past due.
+blob container but has no keys and polls its own queues (so queue tests see one consumer). Before the
+peer starts, the schedule monitor's status of `monitored_timer` is seeded as if an occurrence had been
+missed while no host ran, so the peer starts past due.
 """
 
 from __future__ import annotations
@@ -20,9 +21,11 @@ from tools.azurite import free_port
 
 
 @pytest.fixture(scope="session")
-def sample(storage_connection_string: str) -> Sample:
+def sample(storage_connection_string: str) -> Iterator[Sample]:
     tag = uuid.uuid4().hex[:10]
-    return Sample(storage_connection_string, f"dh{tag}", f"dh{tag}", f"dh-{tag}")
+    sample = Sample(storage_connection_string, f"dh{tag}", f"dh{tag}", f"dh-{tag}")
+    yield sample
+    sample.close()
 
 
 def _env(sample: Sample, instance: str, keys: bool) -> dict[str, str]:
@@ -30,7 +33,7 @@ def _env(sample: Sample, instance: str, keys: bool) -> dict[str, str]:
         "AzureWebJobsStorage": sample.connection_string,
         "AzureFunctionsWebHost__hostid": sample.host_id,
         "SAMPLE_CONTAINER": sample.container,
-        "SAMPLE_PREFIX": sample.prefix,
+        "SAMPLE_PREFIX": sample.prefix if instance == "a" else f"{sample.prefix}{instance}",
         "DEVHOST_INSTANCE": instance,
         "PYTHON_THREADPOOL_THREAD_COUNT": "8",
         "DEVHOST_SHUTDOWN_GRACE_SECONDS": "5",

@@ -5,6 +5,7 @@ session (`Sample`), and `eventually` to wait for effects that happen in another 
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import time
 from collections.abc import Callable
@@ -12,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
+from azure.core.exceptions import ResourceNotFoundError
 from azure.storage.blob import BlobServiceClient
 from azure.storage.queue import QueueClient, QueueServiceClient
 
@@ -33,22 +35,33 @@ def eventually(probe: Callable[[], T], timeout: float = 20.0, what: str = "condi
     return value
 
 
-@dataclass(frozen=True)
+@dataclass
 class Sample:
-    """Where the sample app writes during this test session, and how to read it back."""
+    """Where the sample app writes during this test session, and how to read it back.
+
+    The SDK clients are made once and closed at the end, so no idle keep-alive connection holds up
+    Azurite's shutdown.
+    """
 
     connection_string: str
     container: str
     prefix: str
     host_id: str
 
-    @property
+    @functools.cached_property
     def blobs(self) -> BlobServiceClient:
         return BlobServiceClient.from_connection_string(self.connection_string)
 
+    @functools.cached_property
+    def queues(self) -> QueueServiceClient:
+        return QueueServiceClient.from_connection_string(self.connection_string)
+
     def queue(self, suffix: str) -> QueueClient:
-        service = QueueServiceClient.from_connection_string(self.connection_string)
-        return service.get_queue_client(f"{self.prefix}-{suffix}")
+        return self.queues.get_queue_client(f"{self.prefix}-{suffix}")
+
+    def close(self) -> None:
+        self.blobs.close()
+        self.queues.close()
 
     def send(self, suffix: str, body: str | bytes) -> None:
         """Send as a producer with the SDK's base64 policy would: base64 of the UTF-8 bytes."""
@@ -57,9 +70,11 @@ class Sample:
 
     def peek(self, suffix: str) -> list[str]:
         """Decoded bodies of the (first 32) messages waiting in a queue, without taking them."""
-        return [
-            base64.b64decode(m.content).decode() for m in self.queue(suffix).peek_messages(max_messages=32)
-        ]
+        try:
+            waiting = self.queue(suffix).peek_messages(max_messages=32)
+        except ResourceNotFoundError:
+            return []
+        return [base64.b64decode(m.content).decode() for m in waiting]
 
     def blob_names(self, folder: str) -> list[str]:
         container = self.blobs.get_container_client(self.container)

@@ -121,6 +121,19 @@ def monitored_timer(timer: func.TimerRequest, ran: func.Out[str]) -> None:
 
 
 @app.timer_trigger(arg_name="timer", schedule=YEARLY, use_monitor=False)
+@app.blob_output(
+    arg_name="ran", path="%SAMPLE_CONTAINER%/manual/%DEVHOST_INSTANCE%-{rand-guid}.json", connection=CONN
+)
+def manual_timer(timer: func.TimerRequest, ran: func.Out[str]) -> None:
+    ran.set(json.dumps({"past_due": timer.past_due}))
+
+
+@app.timer_trigger(arg_name="timer", schedule="*/2 * * * * *")
+def ticking_timer(timer: func.TimerRequest) -> None:
+    record.info("tick")
+
+
+@app.timer_trigger(arg_name="timer", schedule=YEARLY, use_monitor=False)
 @app.retry(strategy="fixed_delay", max_retry_count="2", delay_interval="00:00:00")
 def retrying_timer(timer: func.TimerRequest, context: func.Context) -> None:
     raise RuntimeError(f"attempt {context.retry_context.retry_count} fails")
