@@ -22,6 +22,8 @@ from typing import Any
 import azure.functions as func
 from azure.functions import meta
 
+from devhost.settings import is_disabled
+
 HTTP = "httpTrigger"
 EVENT_GRID = "eventGridTrigger"
 TIMER = "timerTrigger"
@@ -165,8 +167,6 @@ def _check_parameters(name: str, fn: Callable[..., Any], bindings: list[BindingS
 
 
 def describe(function: Any, environ: Mapping[str, str]) -> FunctionSpec:
-    from devhost.settings import is_disabled
-
     name = function.get_function_name()
     trigger = BindingSpec.from_binding(function.get_trigger())
     bindings = [BindingSpec.from_binding(b) for b in function.get_bindings()]

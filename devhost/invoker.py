@@ -155,6 +155,11 @@ class Invoker:
         log.info("Executing 'Functions.%s' (Id=%s)", spec.name, invocation_id)
         try:
             value = await self._call(spec, kwargs)
+            if value is not None and not any(b.name == RETURN for b in spec.outputs):
+                raise TypeError(
+                    f"function {spec.name!r} returned a {type(value).__name__} but has no $return binding "
+                    "(the Python worker fails such an invocation too)"
+                )
             outputs = {name: out.get() for name, out in outs.items()}
             outputs[RETURN] = value
             await self._writer.write(spec.name, outputs, spec.outputs, metadata)

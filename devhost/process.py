@@ -97,7 +97,7 @@ def _status(url: str) -> dict[str, Any] | None:
 def start_devhost(
     script_root: Path,
     *,
-    port: int,
+    port: int | None = None,
     env: Mapping[str, str] | None = None,
     host: str = "127.0.0.1",
     log_path: Path | None = None,
@@ -107,18 +107,25 @@ def start_devhost(
 ) -> DevHost:
     """Run `python -m devhost --script-root script_root --port port` and wait until it is Running.
 
+    `port` defaults to a free loopback port; the log file (default: a fresh temp file) is truncated.
     `env` is added to (or, with inherit_env=False, replaces) the current environment; the devhost's
     own rule still applies that the environment beats local.settings.json.
     """
+    if port is None:
+        from tools.azurite import free_port
+
+        port = free_port()
     environ = dict(os.environ) if inherit_env else {}
     environ.update(env or {})
     environ["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO_ROOT), environ.get("PYTHONPATH", "")) if p)
     environ.setdefault("PYTHONUNBUFFERED", "1")
     if log_path is None:
-        log_path = Path(tempfile.mkstemp(prefix=f"devhost-{port}-", suffix=".log")[1])
+        handle, name = tempfile.mkstemp(prefix=f"devhost-{port}-", suffix=".log")
+        os.close(handle)
+        log_path = Path(name)
     command = [sys.executable, "-m", "devhost", "--script-root", str(Path(script_root).resolve())]
     command += ["--port", str(port), "--host", host, *extra_args]
-    with open(log_path, "ab") as log:
+    with open(log_path, "wb") as log:
         process = subprocess.Popen(
             command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
             env=environ, cwd=str(REPO_ROOT), start_new_session=True,

@@ -104,7 +104,7 @@ YEARLY = "0 0 0 1 1 *"
     arg_name="ran", path="%SAMPLE_CONTAINER%/locked/%DEVHOST_INSTANCE%-{rand-guid}.txt", connection=CONN
 )
 def locked_timer(timer: func.TimerRequest, ran: func.Out[str]) -> None:
-    time.sleep(1.5)  # long enough that a concurrent run in another devhost finds the lock held
+    time.sleep(2.0)  # long enough that a concurrent run in another devhost finds the lock held
     ran.set(os.environ.get("DEVHOST_INSTANCE", "?"))
 
 
