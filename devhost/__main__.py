@@ -5,6 +5,7 @@
 Reads local.settings.json `Values` into the environment (the environment wins), host.json, indexes the
 app like the worker, prints the function list and serves until SIGINT/SIGTERM. Exit code 1 means the
 app or its configuration cannot be hosted (the message says why); 3 means the host failed to start.
+It binds loopback only unless told otherwise, and never prints secrets (keys are only compared).
 """
 
 from __future__ import annotations
@@ -17,8 +18,12 @@ import sys
 import traceback
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from devhost import logs
+
+if TYPE_CHECKING:
+    from devhost.server import Host
 
 log = logging.getLogger("devhost")
 
@@ -53,7 +58,7 @@ def _load_settings(args: argparse.Namespace, script_root: Path) -> int | None:
     return local_http_port(data)
 
 
-def build_host(args: argparse.Namespace) -> tuple[object, int]:
+def build_host(args: argparse.Namespace) -> tuple[Host, int]:
     from devhost.indexing import index_functions
     from devhost.server import Host
     from devhost.settings import DEFAULT_PORT, build_config, load_host_json
@@ -74,7 +79,7 @@ def build_host(args: argparse.Namespace) -> tuple[object, int]:
     return Host(config, functions, os.environ, public_url=f"http://{shown}:{port}"), port
 
 
-def serve(host: object, bind: str, port: int) -> int:
+def serve(host: Host, bind: str, port: int) -> int:
     import uvicorn
 
     class _Server(uvicorn.Server):
@@ -86,9 +91,8 @@ def serve(host: object, bind: str, port: int) -> int:
                 yield
                 getattr(self, "_captured_signals", []).clear()
 
-    from devhost.server import Host, function_lines
+    from devhost.server import function_lines
 
-    assert isinstance(host, Host)
     log.info(
         "Functions:\n\n%s\n",
         "\n".join(f"        {line}" for line in function_lines(host)) or "        (none)",

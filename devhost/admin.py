@@ -4,7 +4,8 @@
 (timer: input ignored; queue: input is the message body; Event Grid: input is one event). When
 DEVHOST_MASTER_KEY is set every admin call except status/ping needs it, as in Azure; locally without
 keys nothing is required, as with `func start`. Disabled functions can still be run here (the real
-host allows it with the master key).
+host allows it with the master key). The API never waits for the function: runs are in the
+background and their outcome is in the invocation log.
 """
 
 from __future__ import annotations

@@ -5,7 +5,8 @@ handshake; `aeg-event-type: SubscriptionValidation` echoes the validation code (
 decodes every element with the library's own converter, invokes the function once per element in
 parallel, and answers 202 when all succeeded or 500 with the exception message when one failed (Event
 Grid then redelivers the whole batch); `Unsubscribe` / `SubscriptionDeletion` give 202; anything else
-400. A body that is not JSON, or not events, is refused with 400 before anything is invoked.
+400. A body that is not JSON, or not events, is refused with 400 before anything is invoked: a batch
+is never half-run because of a bad element.
 """
 
 from __future__ import annotations

@@ -78,18 +78,23 @@ class BlobLocks:
                 raise
 
     def _try_acquire_sync(self, name: str) -> tuple[Any, Any] | None:
+        from azure.core.exceptions import ResourceNotFoundError
+
         blob = self._storage.blob_service().get_blob_client(HOSTS_CONTAINER, f"locks/{self._host_id}/{name}")
-        try:
-            blob.upload_blob(b"", overwrite=False)
-        except Exception as exc:
-            if not _is_conflict(exc):
+        for _ in range(2):
+            try:
+                return blob, blob.acquire_lease(lease_duration=LEASE_SECONDS)
+            except ResourceNotFoundError:  # first use of this lock: create the blob, then lease it
+                try:
+                    blob.upload_blob(b"", overwrite=False)
+                except Exception as exc:
+                    if not _is_conflict(exc):
+                        raise
+            except Exception as exc:
+                if _is_conflict(exc):
+                    return None
                 raise
-        try:
-            return blob, blob.acquire_lease(lease_duration=LEASE_SECONDS)
-        except Exception as exc:
-            if _is_conflict(exc):
-                return None
-            raise
+        return None
 
     async def try_acquire(self, name: str) -> HeldLease | None:
         """The lock for `name`, or None when another holder has it."""

@@ -5,7 +5,8 @@ runs) and processed in parallel. Success deletes the message; failure makes it v
 visibilityTimeout; once a message has failed maxDequeueCount times it is copied, unchanged, to
 `<queue>-poison` and deleted. Bodies are decoded per host.json messageEncoding (base64 by default).
 Unlike the real host, a body that is not valid base64 is passed through as raw text with a warning
-instead of failing. Polling backs off to maxPollingInterval when idle.
+instead of failing. Polling backs off to maxPollingInterval when idle. A message is never deleted
+unless its function succeeded or it went to the poison queue.
 """
 
 from __future__ import annotations

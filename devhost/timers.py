@@ -5,6 +5,7 @@ blob lease `locks/{hostId}/{function}`; if another process holds it, this run is
 skipped. A scheduled occurrence is also marked on the lock blob, so two devhosts sharing a host id run
 each occurrence once even when the function is quick. `@app.retry` policies apply, as the host applies
 them to timers. The TimerRequest is built by the library's own converter from the host payload.
+A timer never waits for a lock another process holds: it skips that run.
 """
 
 from __future__ import annotations
