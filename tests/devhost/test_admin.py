@@ -67,3 +67,11 @@ def test_malformed_admin_body_is_400(devhost: DevHost) -> None:
         devhost.url("/admin/functions/manual_timer"), data=b"{not json", headers=ADMIN, timeout=5
     )
     assert response.status_code == 400
+
+
+def test_start_up_lists_functions_like_func(devhost: DevHost) -> None:
+    text = devhost.log_text()
+    assert f"hello: [GET] http://localhost:{devhost.port}/api/hello/{{name}}" in text
+    assert "queue_worker: queueTrigger" in text
+    every_method = "GET,POST,PUT,DELETE,HEAD,PATCH,OPTIONS"
+    assert f"disabled_http: [{every_method}] http://localhost:{devhost.port}/api/disabled (disabled)" in text
