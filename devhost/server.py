@@ -123,7 +123,10 @@ class Host:
         try:
             await asyncio.to_thread(self._prepare_storage)
         except Exception as exc:
-            raise RuntimeError(f"cannot prepare storage (AzureWebJobsStorage): {exc}") from exc
+            raise RuntimeError(
+                f"cannot prepare storage (AzureWebJobsStorage): {exc}. Is Azurite running? "
+                "(python -m tools.azurite start)"
+            ) from exc
         loops = {**{n: t.run for n, t in self.timers.items()}, **{n: q.run for n, q in self.queues.items()}}
         for name, loop in loops.items():
             if not self.functions[name].disabled:

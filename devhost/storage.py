@@ -18,7 +18,11 @@ if TYPE_CHECKING:
     from azure.storage.queue import QueueClient, QueueServiceClient
 
 HOSTS_CONTAINER = "azure-webjobs-hosts"
-_CLIENT_OPTIONS = {"retry_total": 3, "connection_timeout": 5, "read_timeout": 30}
+# The SDKs' default retry waits 15 s, 18 s, 24 s between attempts: right for a cloud account, far too
+# slow for a local emulator that is either up or not. Three quick retries, then a clear error.
+RETRIES = 3
+BACKOFF_SECONDS = 0.5
+_TIMEOUTS = {"connection_timeout": 5, "read_timeout": 30}
 
 
 class StorageClients:
@@ -31,23 +35,29 @@ class StorageClients:
         self._queue: dict[str, QueueServiceClient] = {}
 
     def blob_service(self, connection: str | None = None) -> BlobServiceClient:
-        from azure.storage.blob import BlobServiceClient
+        from azure.storage.blob import BlobServiceClient, LinearRetry
 
         key = connection or "AzureWebJobsStorage"
         with self._lock:
             if key not in self._blob:
                 conn = storage_connection_string(key, self._environ)
-                self._blob[key] = BlobServiceClient.from_connection_string(conn, **_CLIENT_OPTIONS)
+                retry = LinearRetry(backoff=BACKOFF_SECONDS, retry_total=RETRIES, random_jitter_range=0)
+                self._blob[key] = BlobServiceClient.from_connection_string(
+                    conn, retry_policy=retry, **_TIMEOUTS
+                )
             return self._blob[key]
 
     def queue_service(self, connection: str | None = None) -> QueueServiceClient:
-        from azure.storage.queue import QueueServiceClient
+        from azure.storage.queue import LinearRetry, QueueServiceClient
 
         key = connection or "AzureWebJobsStorage"
         with self._lock:
             if key not in self._queue:
                 conn = storage_connection_string(key, self._environ)
-                self._queue[key] = QueueServiceClient.from_connection_string(conn, **_CLIENT_OPTIONS)
+                retry = LinearRetry(backoff=BACKOFF_SECONDS, retry_total=RETRIES, random_jitter_range=0)
+                self._queue[key] = QueueServiceClient.from_connection_string(
+                    conn, retry_policy=retry, **_TIMEOUTS
+                )
             return self._queue[key]
 
     def queue(self, name: str, connection: str | None = None) -> QueueClient:

@@ -14,7 +14,7 @@ import requests
 
 from devhost.process import REPO_ROOT, start_devhost
 from devhost.settings import load_local_settings
-from tools.azurite import free_port
+from tools.azurite import connection_string, free_port
 
 HOST_JSON = {"version": "2.0"}
 HEADER = "import azure.functions as func\n"
@@ -115,6 +115,21 @@ def test_missing_host_json_exits_1_naming_the_folder(tmp_path: Path) -> None:
     result = run_devhost(make_app(tmp_path / "nohost", HTTP_APP, host_json=None))
     assert result.returncode == 1
     assert f"host.json not found in the script root {tmp_path / 'nohost'}" in result.stderr
+
+
+def test_unreachable_storage_fails_start_with_exit_3(tmp_path: Path) -> None:
+    code = (
+        HTTP_APP
+        + """
+@app.queue_trigger(arg_name="msg", queue_name="jobs", connection="AzureWebJobsStorage")
+def work(msg: func.QueueMessage) -> None:
+    pass
+"""
+    )
+    dead = connection_string(free_port(), free_port(), free_port())
+    result = run_devhost(make_app(tmp_path / "nostorage", code), env={"AzureWebJobsStorage": dead})
+    assert result.returncode == 3
+    assert "cannot prepare storage (AzureWebJobsStorage)" in result.stderr
 
 
 def test_host_json_allow_list_serves_only_listed_functions_without_storage(tmp_path: Path) -> None:
