@@ -10,6 +10,7 @@ Usage: python -m tools.azurite start|stop|status [--location DIR] [--blob-port N
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import shutil
 import signal
@@ -112,6 +113,12 @@ class Azurite:
             return
         if self.process.poll() is None:
             os.killpg(self.process.pid, signal.SIGTERM)
+            # Azurite ignores a lone SIGTERM for a long while once it has served requests; a second one
+            # shortly after makes it exit at once.
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.process.wait(timeout=0.3)
+            if self.process.poll() is None:
+                os.killpg(self.process.pid, signal.SIGTERM)
             try:
                 self.process.wait(timeout=10)
             except subprocess.TimeoutExpired:

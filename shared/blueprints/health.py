@@ -21,7 +21,7 @@ VERSION = "0.1.0"
 
 
 def _storage_checks(connection_string: str, container_name: str) -> dict[str, Any]:
-    from azure.core.exceptions import AzureError
+    from azure.core.exceptions import AzureError, ResourceNotFoundError
     from azure.storage.blob import BlobServiceClient
     from azure.storage.queue import QueueServiceClient
 
@@ -32,7 +32,11 @@ def _storage_checks(connection_string: str, container_name: str) -> dict[str, An
         blobs.get_service_properties()
         container_exists = blobs.get_container_client(container_name).exists()
         queues = QueueServiceClient.from_connection_string(connection_string, **opts)
-        queue_exists = queues.get_queue_client(JOBS_QUEUE).exists()
+        try:
+            queues.get_queue_client(JOBS_QUEUE).get_queue_properties()
+            queue_exists = True
+        except ResourceNotFoundError:
+            queue_exists = False
     except (AzureError, ValueError) as exc:
         return {"ok": False, "error": f"storage unreachable: {type(exc).__name__}: {str(exc).splitlines()[0]}"}
     return {
