@@ -1,0 +1,119 @@
+"""The README's run command: the whole stack starts, and Azure's own events reach the app's audit trail.
+
+Runs `python -m tools.stack` (what ./scripts/dev.sh runs) on free ports with the small test scenario, then
+drives the emulator as Azure would be driven: a model version is registered and an endpoint's traffic is
+changed through the real MLClient; both must arrive over Event Grid and be processed by the worker.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from shared.azure_clients import AzureSettings, ml_client
+from tools.azurite import free_port
+
+REPO = Path(__file__).resolve().parents[2]
+SCENARIO = REPO / "scenarios" / "test_minimal.yaml"
+
+
+class Stack:
+    def __init__(self, tmp: Path) -> None:
+        self.port, self.emulator_port = free_port(), free_port()
+        self.ports = [free_port(), free_port(), free_port()]
+        self.log = tmp / "stack.log"
+        command = [sys.executable, "-m", "tools.stack", "--port", str(self.port), "--emulator-port",
+                   str(self.emulator_port), "--scenario", str(SCENARIO), "--azurite-location", str(tmp / "azurite"),
+                   "--blob-port", str(self.ports[0]), "--queue-port", str(self.ports[1]),
+                   "--table-port", str(self.ports[2])]
+        with open(self.log, "wb") as handle:
+            self.process = subprocess.Popen(command, cwd=REPO, stdout=handle, stderr=subprocess.STDOUT,
+                                            start_new_session=True)
+
+    @property
+    def app(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def emulator(self) -> str:
+        return f"http://127.0.0.1:{self.emulator_port}"
+
+    def wait_until_running(self, timeout: float = 90.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            assert self.process.poll() is None, self.log.read_text()
+            if "modelwatch is running" in self.log.read_text():
+                return
+            time.sleep(0.3)
+        raise AssertionError(f"stack did not start in {timeout}s:\n{self.log.read_text()}")
+
+    def audit(self) -> list[dict[str, Any]]:
+        return requests.get(f"{self.app}/api/audit", params={"since": "7d"}, timeout=30).json()["records"]
+
+    def stop(self) -> int:
+        if self.process.poll() is None:
+            os.kill(self.process.pid, signal.SIGTERM)
+        return self.process.wait(timeout=60)
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    instance = Stack(tmp_path_factory.mktemp("stack"))
+    try:
+        instance.wait_until_running()
+        yield instance
+    finally:
+        instance.stop()
+
+
+def wait_for_job(stack: Stack, kind: str, timeout: float = 30.0) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        done = [r for r in stack.audit() if r["kind"] == "job" and r["decision"] == "done"
+                and r["details"].get("kind") == kind]
+        if done:
+            return done[0]
+        time.sleep(0.3)
+    raise AssertionError(f"no {kind} job done within {timeout}s: {stack.audit()}")
+
+
+def test_health_is_ok_on_the_stack(stack: Stack) -> None:
+    response = requests.get(f"{stack.app}/api/health", timeout=30)
+    assert response.status_code == 200 and response.json()["status"] == "ok"
+
+
+def test_a_model_registered_in_azure_reaches_the_worker(stack: Stack) -> None:
+    answer = requests.post(f"{stack.emulator}/_emulator/time/advance", json={"minutes": 95}, timeout=120)
+    assert answer.ok, answer.text
+    job = wait_for_job(stack, "model_registered")
+    assert job["subject"].endswith("/models/credit/versions/3")
+
+
+def test_a_traffic_change_in_azure_reaches_the_worker(stack: Stack) -> None:
+    settings = AzureSettings(subscription_id="11111111-2222-3333-4444-555555555555", resource_group="rg-test",
+                             workspace="mlw-test", emulator_url=stack.emulator, retry_total=0)
+    ml = ml_client(settings, polling_interval=0.1)
+    endpoint = ml.online_endpoints.get("credit-ep")
+    endpoint.traffic = {"blue": 100, "green": 0}
+    ml.online_endpoints.begin_create_or_update(endpoint).result()
+    job = wait_for_job(stack, "endpoint_changed", timeout=60)
+    assert job["subject"].endswith("/onlineEndpoints/credit-ep")
+
+
+def test_the_stack_stops_everything_on_sigterm(tmp_path: Path) -> None:
+    instance = Stack(tmp_path)
+    instance.wait_until_running()
+    assert instance.stop() == 0
+    with pytest.raises(requests.ConnectionError):
+        requests.get(f"{instance.app}/api/health", timeout=2)
+    with pytest.raises(requests.ConnectionError):
+        requests.get(f"{instance.emulator}/_emulator/health", timeout=2)
