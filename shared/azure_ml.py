@@ -104,6 +104,10 @@ class AzureMLAdapter:
             raise _missing(what, exc) from exc
 
     # -- endpoints and traffic -------------------------------------------------------------------------
+    def endpoints(self) -> list[EndpointTraffic]:
+        items = self._call(lambda: list(self._ml.online_endpoints.list()), "workspace")
+        return [_traffic_of(ep) for ep in items]
+
     def endpoint_traffic(self, endpoint: str) -> EndpointTraffic:
         ep = self._call(lambda: self._ml.online_endpoints.get(endpoint), f"online endpoint {endpoint!r}")
         return _traffic_of(ep)

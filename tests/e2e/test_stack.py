@@ -117,3 +117,29 @@ def test_the_stack_stops_everything_on_sigterm(tmp_path: Path) -> None:
         requests.get(f"{instance.app}/api/health", timeout=2)
     with pytest.raises(requests.ConnectionError):
         requests.get(f"{instance.emulator}/_emulator/health", timeout=2)
+
+
+def test_status_command_prints_traffic_latency_quota_and_costs(stack: Stack) -> None:
+    env = {**os.environ, "MODELWATCH_AZURE_EMULATOR_URL": stack.emulator,
+           "MODELWATCH_SUBSCRIPTION_ID": "11111111-2222-3333-4444-555555555555",
+           "MODELWATCH_RESOURCE_GROUP": "rg-test", "MODELWATCH_WORKSPACE": "mlw-test"}
+    out = subprocess.run([sys.executable, "-m", "shared.status", "--end", "2024-05-01T11:00:00Z", "--hours", "1",
+                          "--days", "2", "--json"], cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    import json
+
+    status = json.loads(out.stdout)
+    [endpoint] = status["endpoints"]
+    assert set(endpoint["traffic"]) <= {"blue", "green"} and sum(endpoint["traffic"].values()) == 100
+    assert set(endpoint["latency_p95_ms"]) == {"blue", "green"}
+    assert any(v is not None for _, v in endpoint["latency_p95_ms"]["blue"])
+    assert any(u["current"] > 0 for u in status["quota"])
+    assert status["daily_costs"]["rows"] and all(r["endpoint"] == "credit-ep" for r in status["daily_costs"]["rows"])
+
+
+def test_status_command_names_missing_settings(stack: Stack) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MODELWATCH_")}
+    out = subprocess.run([sys.executable, "-m", "shared.status"], cwd=REPO, env=env, capture_output=True,
+                         text=True, timeout=60)
+    assert out.returncode == 2
+    assert "MODELWATCH_SUBSCRIPTION_ID" in out.stderr
