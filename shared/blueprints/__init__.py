@@ -1,0 +1,1 @@
+"""Azure Functions blueprints: thin trigger functions (parse -> call a service -> respond)."""
