@@ -162,56 +162,67 @@ class OutboxRelay:
             return SendOutcome(ok=False, retryable=True, error=message)
 
     def _record(self, item: OutboxItem, outcome: SendOutcome, lease: Any) -> DeliveryReport:
-        now = self.clock()
+        """After one send: done, try again later, or give up. The final record is written before the
+        pending blob goes, so a crash in between can never lead to a second post."""
         attempts = item.attempts + 1
-        subject = item.delivery_id
         if outcome.ok:
-            self.repo.finish(self._final(item, DELIVERED, attempts, now, outcome))
+            self.repo.finish(self._final(item, DELIVERED, attempts, self.clock(), outcome))
             self.repo.remove_pending(item.delivery_id, lease)
-            self.audit.append("alert-delivery", subject, DELIVERED, {"sink": item.sink, "attempts": attempts})
-            return DeliveryReport(subject, item.sink, DELIVERED, attempts, outcome.status)
-        if outcome.retryable and attempts < self.policy.max_attempts:
-            delay = retry_delay(attempts, self.policy.backoff, self.policy.backoff_max, outcome.retry_after)
-            later = item.model_copy(
-                update={
-                    "attempts": attempts,
-                    "next_attempt_at": now + delay,
-                    "last_error": outcome.error,
-                    "last_status": outcome.status,
-                }
-            )
-            self.repo.reschedule(later, lease)
-            log.warning(
-                "delivery %s to %s failed (attempt %d/%d): %s; next try at %s",
-                subject,
-                item.sink,
-                attempts,
-                self.policy.max_attempts,
-                outcome.error,
-                later.next_attempt_at.isoformat(),
-            )
             self.audit.append(
-                "alert-delivery",
-                subject,
-                "retry-scheduled",
-                {
-                    "sink": item.sink,
-                    "attempts": attempts,
-                    "error": outcome.error,
-                    "status": outcome.status,
-                    "nextAttemptAt": later.next_attempt_at.isoformat(),
-                },
+                "alert-delivery", item.delivery_id, DELIVERED, {"sink": item.sink, "attempts": attempts}
             )
-            return DeliveryReport(
-                subject, item.sink, RETRYING, attempts, outcome.status, outcome.error, later.next_attempt_at
-            )
-        self.repo.finish(self._final(item, DEAD, attempts, now, outcome))
-        self.repo.remove_pending(item.delivery_id, lease)
-        why = "not retryable" if not outcome.retryable else f"gave up after {attempts} attempts"
-        log.error("delivery %s to %s dead-lettered (%s): %s", subject, item.sink, why, outcome.error)
+            return DeliveryReport(item.delivery_id, item.sink, DELIVERED, attempts, outcome.status)
+        if outcome.retryable and attempts < self.policy.max_attempts:
+            return self._retry_later(item, outcome, attempts, lease)
+        return self._dead_letter(item, outcome, attempts, lease)
+
+    def _retry_later(
+        self, item: OutboxItem, outcome: SendOutcome, attempts: int, lease: Any
+    ) -> DeliveryReport:
+        delay = retry_delay(attempts, self.policy.backoff, self.policy.backoff_max, outcome.retry_after)
+        next_at = self.clock() + delay
+        changes = {
+            "attempts": attempts,
+            "next_attempt_at": next_at,
+            "last_error": outcome.error,
+            "last_status": outcome.status,
+        }
+        self.repo.reschedule(item.model_copy(update=changes), lease)
+        log.warning(
+            "delivery %s to %s failed (attempt %d/%d): %s; next try at %s",
+            item.delivery_id,
+            item.sink,
+            attempts,
+            self.policy.max_attempts,
+            outcome.error,
+            next_at.isoformat(),
+        )
         self.audit.append(
             "alert-delivery",
-            subject,
+            item.delivery_id,
+            "retry-scheduled",
+            {
+                "sink": item.sink,
+                "attempts": attempts,
+                "error": outcome.error,
+                "status": outcome.status,
+                "nextAttemptAt": next_at.isoformat(),
+            },
+        )
+        return DeliveryReport(
+            item.delivery_id, item.sink, RETRYING, attempts, outcome.status, outcome.error, next_at
+        )
+
+    def _dead_letter(
+        self, item: OutboxItem, outcome: SendOutcome, attempts: int, lease: Any
+    ) -> DeliveryReport:
+        self.repo.finish(self._final(item, DEAD, attempts, self.clock(), outcome))
+        self.repo.remove_pending(item.delivery_id, lease)
+        why = "not retryable" if not outcome.retryable else f"gave up after {attempts} attempts"
+        log.error("delivery %s to %s dead-lettered (%s): %s", item.delivery_id, item.sink, why, outcome.error)
+        self.audit.append(
+            "alert-delivery",
+            item.delivery_id,
             DEAD,
             {
                 "sink": item.sink,
@@ -221,7 +232,7 @@ class OutboxRelay:
                 "why": why,
             },
         )
-        return DeliveryReport(subject, item.sink, DEAD, attempts, outcome.status, outcome.error)
+        return DeliveryReport(item.delivery_id, item.sink, DEAD, attempts, outcome.status, outcome.error)
 
     @staticmethod
     def _final(

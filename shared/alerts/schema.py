@@ -59,13 +59,8 @@ def bounded_evidence(evidence: dict[str, Any]) -> dict[str, Any]:
     return {"truncated": True, "bytes": size, "note": "evidence too large for a notification; see the report"}
 
 
-def common_alert(
-    alert: Alert, kind: EventKind, at: datetime, event_id: str, base_url: str | None = None
-) -> dict[str, Any]:
-    """The notification document for one event of an alert."""
-    resolved = kind is EventKind.RESOLVED
-    alert_links = links(alert.id, alert.has_report, base_url)
-    group, rtype = _target_parts(alert.targets[0])
+def _essentials(alert: Alert, resolved: bool, at: datetime, alert_links: dict[str, str]) -> dict[str, Any]:
+    """Azure's essentials, field for field (alerts-common-schema.md)."""
     essentials: dict[str, Any] = {
         "alertId": alert.id,
         "alertRule": alert.rule,
@@ -83,12 +78,22 @@ def common_alert(
     }
     if resolved:
         essentials["resolvedDateTime"] = iso(alert.resolved_at or at)
+    group, rtype = _target_parts(alert.targets[0])
     if group:
         essentials["targetResourceGroup"] = group
     if rtype:
         essentials["targetResourceType"] = rtype
     if "report" in alert_links:
         essentials["investigationLink"] = alert_links["report"]
+    return essentials
+
+
+def common_alert(
+    alert: Alert, kind: EventKind, at: datetime, event_id: str, base_url: str | None = None
+) -> dict[str, Any]:
+    """The notification document for one event of an alert."""
+    resolved = kind is EventKind.RESOLVED
+    alert_links = links(alert.id, alert.has_report, base_url)
     context = {
         "check": alert.rule,
         "fingerprint": alert.fingerprint,
@@ -105,7 +110,7 @@ def common_alert(
     return {
         "schemaId": SCHEMA_ID,
         "data": {
-            "essentials": essentials,
+            "essentials": _essentials(alert, resolved, at, alert_links),
             "alertContext": context,
             "customProperties": dict(alert.labels) or None,
         },

@@ -12,6 +12,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Any
 from urllib.parse import urlsplit
 
 from shared.alerts.secrets import Redactor, Secret
@@ -192,6 +193,31 @@ def _storage(reader: _Reader) -> tuple[Secret | None, str | None]:
     return (Secret(connection) if connection else None), account_url
 
 
+def _sink_settings(r: _Reader) -> dict[str, Any]:
+    """Where notifications go: each sink is on when its settings are there."""
+    topic = r.url("MODELWATCH_EVENTGRID_TOPIC_ENDPOINT", secret=False)
+    topic_key = r.token("MODELWATCH_EVENTGRID_TOPIC_KEY")
+    if bool(topic) != bool(topic_key) and not any("EVENTGRID" in e for e in r.errors):
+        r.errors.append(
+            "MODELWATCH_EVENTGRID_TOPIC_ENDPOINT and MODELWATCH_EVENTGRID_TOPIC_KEY: set both or neither"
+        )
+    urls = {
+        field: r.url(name, secret=True)
+        for field, name in (
+            ("webhook_url", "MODELWATCH_ALERT_WEBHOOK_URL"),
+            ("teams_webhook_url", "MODELWATCH_TEAMS_WEBHOOK_URL"),
+            ("slack_webhook_url", "MODELWATCH_SLACK_WEBHOOK_URL"),
+        )
+    }
+    return {
+        **{field: Secret(url) if url else None for field, url in urls.items()},
+        "pagerduty_routing_key": r.token("MODELWATCH_PAGERDUTY_ROUTING_KEY"),
+        "pagerduty_url": r.url("MODELWATCH_PAGERDUTY_URL", secret=False) or PAGERDUTY_EVENTS_URL,
+        "eventgrid_topic_endpoint": topic if topic_key else None,
+        "eventgrid_topic_key": topic_key if topic else None,
+    }
+
+
 def load_settings(env: Mapping[str, str]) -> AlertSettings:
     """Validate every alert setting; raise SettingsError listing all problems by setting name."""
     r = _Reader(env)
@@ -201,20 +227,6 @@ def load_settings(env: Mapping[str, str]) -> AlertSettings:
     timeout = r.duration("MODELWATCH_ALERT_HTTP_TIMEOUT", timedelta(seconds=10), timedelta(milliseconds=100))
     if timeout > timedelta(seconds=30):
         r.errors.append("MODELWATCH_ALERT_HTTP_TIMEOUT: at most 30s (a delivery holds a 60 s lease)")
-    topic = r.url("MODELWATCH_EVENTGRID_TOPIC_ENDPOINT", secret=False)
-    topic_key = r.token("MODELWATCH_EVENTGRID_TOPIC_KEY")
-    if bool(topic) != bool(topic_key) and not any("EVENTGRID" in e for e in r.errors):
-        r.errors.append(
-            "MODELWATCH_EVENTGRID_TOPIC_ENDPOINT and MODELWATCH_EVENTGRID_TOPIC_KEY: set both or neither"
-        )
-    webhook, teams, slack = (
-        r.url(n, secret=True)
-        for n in (
-            "MODELWATCH_ALERT_WEBHOOK_URL",
-            "MODELWATCH_TEAMS_WEBHOOK_URL",
-            "MODELWATCH_SLACK_WEBHOOK_URL",
-        )
-    )
     base_url = r.url("MODELWATCH_PUBLIC_BASE_URL", secret=False)
     connection, account_url = _storage(r)
     settings = AlertSettings(
@@ -232,16 +244,12 @@ def load_settings(env: Mapping[str, str]) -> AlertSettings:
         deliver_inline=r.boolean("MODELWATCH_ALERT_DELIVER_INLINE", True),
         public_base_url=base_url.rstrip("/") if base_url else None,
         inhibit_rules=_inhibit_rules(r),
-        webhook_url=Secret(webhook) if webhook else None,
-        teams_webhook_url=Secret(teams) if teams else None,
-        slack_webhook_url=Secret(slack) if slack else None,
-        pagerduty_routing_key=r.token("MODELWATCH_PAGERDUTY_ROUTING_KEY"),
-        pagerduty_url=r.url("MODELWATCH_PAGERDUTY_URL", secret=False) or PAGERDUTY_EVENTS_URL,
-        eventgrid_topic_endpoint=topic if topic_key else None,
-        eventgrid_topic_key=topic_key if topic else None,
         storage_connection_string=connection,
         storage_account_url=account_url,
+        **_sink_settings(r),
     )
+    if settings.backoff_max < settings.backoff:
+        r.errors.append("MODELWATCH_ALERT_OUTBOX_BACKOFF_MAX: must be at least the base backoff")
     if r.errors:
         raise SettingsError("invalid alert settings:\n  " + "\n  ".join(r.errors))
     return settings
