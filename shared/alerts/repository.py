@@ -2,6 +2,7 @@
 
 Layout (one container, prefixes):
     alerts/records/{alertId}.json           one alert episode (metadata: state, severity, rule, labels, ...)
+    alerts/active/{alertId}                 marker of a firing alert (covers every open/acknowledged one)
     alerts/notifications/{eventId}.json     the common-schema document of every notification (blob sink)
     reports/{alertId}.html                  the check's HTML report
     silences/{silenceId}.json
@@ -39,6 +40,7 @@ from shared.alerts.errors import Conflict
 from shared.alerts.model import Alert, DeliveryRecord, OutboxItem, Silence
 
 ALERTS = "alerts/records/"
+ACTIVE = "alerts/active/"
 NOTIFICATIONS = "alerts/notifications/"
 REPORTS = "reports/"
 SILENCES = "silences/"
@@ -67,6 +69,16 @@ class AlertIndexEntry:
     rule: str
     pending: bool
     labels: dict[str, str]
+
+
+@dataclass(frozen=True)
+class ActiveEntry:
+    """A marker of a firing alert, with its identity (rule and labels never change for an alert)."""
+
+    id: str
+    rule: str
+    labels: dict[str, str]
+    since: datetime
 
 
 @dataclass(frozen=True)
@@ -153,9 +165,17 @@ class AlertRepository:
             raise Conflict(name) from exc
         return str(result["etag"])
 
-    def _put(self, name: str, data: str | bytes, settings: ContentSettings = JSON) -> None:
+    def _put(
+        self,
+        name: str,
+        data: str | bytes,
+        settings: ContentSettings = JSON,
+        metadata: dict[str, str] | None = None,
+    ) -> None:
         self._ensure()
-        self._container.get_blob_client(name).upload_blob(data, overwrite=True, content_settings=settings)
+        self._container.get_blob_client(name).upload_blob(
+            data, overwrite=True, content_settings=settings, metadata=metadata
+        )
 
     # -- alerts --------------------------------------------------------------------------------------
 
@@ -195,6 +215,28 @@ class AlertRepository:
                 )
             )
         return entries
+
+    def mark_active(self, alert: Alert) -> None:
+        """Written before an alert is created and removed after it is resolved and flushed, so the markers
+        always cover every firing alert: the timer and inhibition scan these, not every alert ever."""
+        meta = {"rule": _meta(alert.rule), "labels": _meta(json.dumps(alert.labels, separators=(",", ":")))}
+        self._put(f"{ACTIVE}{alert.id}", b"", metadata=meta)
+
+    def unmark_active(self, alert_id: str) -> None:
+        self._ensure()
+        with contextlib.suppress(ResourceNotFoundError):
+            self._container.get_blob_client(f"{ACTIVE}{alert_id}").delete_blob()
+
+    def active_index(self) -> list[ActiveEntry]:
+        return [
+            ActiveEntry(
+                id=blob.name.removeprefix(ACTIVE),
+                rule=unquote((blob.metadata or {}).get("rule", "")),
+                labels=json.loads(unquote((blob.metadata or {}).get("labels", "%7B%7D"))),
+                since=blob.last_modified,
+            )
+            for blob in self._list(ACTIVE, metadata=True)
+        ]
 
     def load_alerts(self, ids: Iterable[str]) -> list[Versioned[Alert]]:
         return [found for alert_id in ids if (found := self.get_alert(alert_id)) is not None]

@@ -15,7 +15,7 @@ import logging
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from shared.alerts import lifecycle as lc
@@ -44,6 +44,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 MAX_RACE_RETRIES = 20
+ORPHAN_MARKER_GRACE = timedelta(minutes=10)
 DELIVERY_RULE = "modelwatch-alert-delivery-failed"
 TEST_RULE = "modelwatch-test-notification"
 
@@ -117,6 +118,7 @@ class AlertService:
                 self.repo.put_report(after.id, signal.report_html)
             try:
                 if current is None or before is None:
+                    self.repo.mark_active(after)  # before the record: markers cover every firing alert
                     stored = self.repo.create_alert(after)
                 else:
                     stored = self.repo.replace_alert(after, current.etag)
@@ -168,15 +170,22 @@ class AlertService:
         severity: Severity | None = None,
         endpoint: str | None = None,
     ) -> list[Alert]:
-        wanted = {s.value for s in states} if states is not None else None
-        ids = [
-            e.id
-            for e in self.repo.alert_index()
-            if (wanted is None or e.state in wanted)
-            and (severity is None or e.severity == severity.value)
-            and (endpoint is None or e.labels.get("endpoint") == endpoint)
-        ]
+        """Firing alerts come from the active markers; resolved ones need the full listing."""
+        wanted = set(states) if states is not None else set(AlertState)
+        if AlertState.RESOLVED in wanted:
+            ids = [
+                e.id
+                for e in self.repo.alert_index()
+                if e.state in wanted and (endpoint is None or e.labels.get("endpoint") == endpoint)
+            ]
+        else:
+            ids = [
+                e.id
+                for e in self.repo.active_index()
+                if endpoint is None or e.labels.get("endpoint") == endpoint
+            ]
         alerts = [v.value for v in self.repo.load_alerts(ids)]
+        alerts = [a for a in alerts if a.state in wanted and (severity is None or a.severity == severity)]
         order = {AlertState.OPEN: 0, AlertState.ACKNOWLEDGED: 1, AlertState.RESOLVED: 2}
         return sorted(alerts, key=lambda a: (order[a.state], a.severity.rank, -a.last_fired_at.timestamp()))
 
@@ -267,10 +276,7 @@ class AlertService:
     def tick(self) -> TickReport:
         """Timer work: finish interrupted outbox copies, resolve alerts whose keep-firing ran out,
         re-notify per repeat interval (or once a silence or inhibition ended), then drain the outbox."""
-        index = self.repo.alert_index()
-        work = [
-            v.value for v in self.repo.load_alerts(e.id for e in index if e.state != "resolved" or e.pending)
-        ]
+        work = self._active_alerts()
         silences = self._silences()
         firing = [a for a in work if a.firing]
         resolved, notified = [], []
@@ -330,17 +336,26 @@ class AlertService:
     def _silences(self) -> list[Silence]:
         return self.repo.list_silences(ending_after=self.clock())
 
+    def _active_alerts(self) -> list[Alert]:
+        """Every alert behind an active marker; a marker whose record never got written (a crash
+        between the two writes) is dropped after a grace period."""
+        entries = self.repo.active_index()
+        found = {v.value.id: v.value for v in self.repo.load_alerts(e.id for e in entries)}
+        for entry in entries:
+            if entry.id not in found and self.clock() - entry.since > ORPHAN_MARKER_GRACE:
+                self.repo.unmark_active(entry.id)
+        return list(found.values())
+
     def _inhibitors(self, alert: Alert) -> list[Alert]:
-        """The firing alerts that could mute this one; loaded only when some rule targets it."""
+        """The firing alerts that could mute this one; loaded only when some rule targets it, and then
+        only those whose rule and labels match a rule's source."""
         if not lc.could_be_inhibited(alert, self.policy.inhibit_rules):
             return []
         candidates = []
-        for entry in self.repo.alert_index():
-            if entry.state == "resolved" or entry.id == alert.id:
-                continue
-            labels = {"rule": entry.rule, "alertname": entry.rule, "severity": entry.severity, **entry.labels}
-            if any(
-                all(m.matches(labels) for m in r.source if m.name != "signalType")
+        for entry in self.repo.active_index():
+            labels = {"rule": entry.rule, "alertname": entry.rule, **entry.labels}
+            if entry.id != alert.id and any(
+                all(m.matches(labels) for m in r.source if m.name in labels)
                 for r in self.policy.inhibit_rules
             ):
                 candidates.append(entry.id)
@@ -387,6 +402,8 @@ class AlertService:
         repeat: outbox ids are deterministic and a finished delivery is never re-sent."""
         alert = stored.value
         if not alert.pending_events:
+            if not alert.firing:
+                self.repo.unmark_active(alert.id)
             return []
         ids: list[str] = []
         for event in alert.pending_events:
@@ -400,6 +417,8 @@ class AlertService:
             ids += self.relay.enqueue(note, event.seq)
         flushed = [e.id for e in alert.pending_events]
         self._update(alert.id, lambda a, now: (lc.without_events(a, flushed), None))
+        if not alert.firing:
+            self.repo.unmark_active(alert.id)  # only now: until flushed, the timer must still find it
         if not (dispatch if dispatch is not None else self.settings.deliver_inline):
             return []
         deliveries = self.relay.deliver_due(only=set(ids))

@@ -214,7 +214,9 @@ def test_tick_repairs_a_crash_between_the_alert_write_and_the_outbox(
     decided, _ = lc.decide(
         lc.open_alert(signal(), "0123456789abcdef", 1, clock.now), clock.now, service.policy
     )
-    AlertRepository(container).create_alert(decided)  # written with its pending event; the process died here
+    repo = AlertRepository(container)
+    repo.mark_active(decided)
+    repo.create_alert(decided)  # written with its pending event; the process died here
     service.tick()
     assert kinds(hook) == ["fired"] and service.get(decided.id).pending_events == ()
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from azure.storage.blob import ContainerClient
 
+from shared.alerts import lifecycle as lc
 from shared.alerts.bootstrap import build_alert_service
 from shared.alerts.model import AlertState, Matcher
 from shared.alerts.repository import AlertRepository
@@ -269,3 +270,38 @@ def test_every_decision_reaches_the_audit_trail(make_service: Build, receivers, 
         "notify-resolved",
     ]
     assert hook.bodies[0]["data"]["alertContext"]["links"]["audit"] == ["audit-42"]
+
+
+def test_resolved_alert_leaves_the_active_set_once_its_resolve_is_queued(
+    make_service: Build, receivers, container
+) -> None:
+    hook = receivers()
+    service = hooked(make_service, hook)
+    kept = service.fire(signal(rule="error-rate")).alert
+    gone = service.fire(signal()).alert
+    service.resolve(gone.id, "bob")
+    assert [e.id for e in AlertRepository(container).active_index()] == [kept.id]
+    assert kinds(hook) == ["fired", "fired", "resolved"]
+
+
+def test_marker_left_by_a_crash_before_the_record_is_dropped_later(
+    make_service: Build, clock, container
+) -> None:
+    service = make_service()
+    orphan = lc.open_alert(signal(), "0123456789abcdef", 1, clock.now)
+    AlertRepository(container).mark_active(orphan)  # the process died before writing the record
+    clock.now = datetime.now(UTC) + timedelta(minutes=5)
+    service.tick()
+    assert [e.id for e in AlertRepository(container).active_index()] == [orphan.id]  # may still be in flight
+    clock.advance(minutes=6)
+    service.tick()
+    assert AlertRepository(container).active_index() == []
+
+
+def test_observe_fires_while_failing_and_resolves_when_passing(make_service: Build, receivers) -> None:
+    hook = receivers()
+    service = hooked(make_service, hook, MODELWATCH_ALERT_KEEP_FIRING_FOR="0s")
+    opened = service.observe(signal(), firing=True)
+    closed = service.observe(signal(), firing=False)
+    assert (opened.id, closed.state) == (closed.id, AlertState.RESOLVED)
+    assert service.observe(signal(), firing=False) is None  # nothing open: nothing to do
