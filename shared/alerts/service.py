@@ -106,22 +106,21 @@ class AlertService:
         for _ in range(MAX_RACE_RETRIES):
             now = self.clock()
             current = self.repo.latest_episode(fp)
-            reopen = current is None or not current.value.firing
-            before = None if reopen else current.value
+            before = current.value if current is not None and current.value.firing else None
             if before is not None:
                 after = lc.refire(before, signal, now)
-            else:
+            else:  # first time, or the last episode resolved: a new alert (as PagerDuty opens a new incident)
                 after = lc.open_alert(signal, fp, current.value.episode + 1 if current else 1, now)
             after = self._suppress(after, now, silences, self._inhibitors(after))
             after, decision = lc.decide(after, now, self.policy)
             if signal.report_html is not None:
                 self.repo.put_report(after.id, signal.report_html)
             try:
-                if current is None or before is None:
+                if current is not None and before is not None:
+                    stored = self.repo.replace_alert(after, current.etag)
+                else:
                     self.repo.mark_active(after)  # before the record: markers cover every firing alert
                     stored = self.repo.create_alert(after)
-                else:
-                    stored = self.repo.replace_alert(after, current.etag)
             except Conflict:
                 continue
             self._audit(before, after, decision.reason)

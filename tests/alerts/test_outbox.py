@@ -87,11 +87,11 @@ def test_server_errors_are_retried_with_growing_backoff(
 
 def test_too_slow_receiver_times_out_and_is_retried(make_service: Build, receivers, clock, container) -> None:
     hook = receivers()
-    hook.script(Reply(200, "ok", delay=1.5))
-    service = make_service(MODELWATCH_ALERT_WEBHOOK_URL=hook.url(), MODELWATCH_ALERT_HTTP_TIMEOUT="300ms")
+    hook.script(Reply(200, "ok", delay=3.0))
+    service = make_service(MODELWATCH_ALERT_WEBHOOK_URL=hook.url(), MODELWATCH_ALERT_HTTP_TIMEOUT="1s")
     result = service.fire(signal())
     [webhook] = [d for d in result.deliveries if d.sink == "webhook"]
-    assert (webhook.outcome, webhook.error) == ("retrying", "timed out after 0.3s")
+    assert (webhook.outcome, webhook.error) == ("retrying", "timed out after 1s")
     clock.advance(seconds=30)
     service.tick()
     assert len(hook.requests) == 2 and pending(container) == []
