@@ -1,4 +1,4 @@
-"""Errors the alert package raises across its layers, free of any SDK import so every layer can use them."""
+"""Errors the alert package raises across its layers. Never imports an SDK, so every layer can use them."""
 
 from __future__ import annotations
 
