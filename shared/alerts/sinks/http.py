@@ -1,0 +1,76 @@
+"""POST a JSON body to a webhook once, with timeouts, and turn whatever happens into a SendOutcome.
+
+Shared by the webhook, Teams, Slack and PagerDuty sinks. Never follows redirects (a redirect would carry
+the payload to a host nobody configured), never retries, and never lets the URL reach an error message:
+requests' exceptions quote the URL, so every message goes through the redactor.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from shared.alerts.secrets import Redactor, Secret
+from shared.alerts.sinks.base import SendOutcome, outcome_for_status
+
+USER_AGENT = "modelwatch-alerts/1.0"
+
+# Decides a 2xx answer's meaning when a status alone is not enough (Teams reports throttling in a 200 body).
+BodyCheck = Callable[[int, str], SendOutcome | None]
+
+
+class JsonPoster:
+    def __init__(self, timeout: float, redact: Redactor) -> None:
+        self.timeout = timeout
+        self.redact = redact
+        self._local = threading.local()
+
+    def _session(self) -> Any:
+        session = getattr(self._local, "session", None)
+        if session is None:
+            import requests  # lazy: ~100 ms, only when a notification goes out
+
+            session = requests.Session()
+            session.headers["User-Agent"] = USER_AGENT
+            self._local.session = session
+        return session
+
+    def post(
+        self,
+        url: Secret | str,
+        body: Mapping[str, Any],
+        headers: Mapping[str, str] | None = None,
+        check: BodyCheck | None = None,
+    ) -> SendOutcome:
+        import requests
+
+        target = url.reveal() if isinstance(url, Secret) else url
+        data = json.dumps(body, separators=(",", ":"), default=str).encode()
+        try:
+            response = self._session().post(
+                target,
+                data=data,
+                timeout=(self.timeout, self.timeout),
+                allow_redirects=False,
+                headers={"Content-Type": "application/json; charset=utf-8", **(headers or {})},
+            )
+        except requests.Timeout:
+            return SendOutcome(ok=False, retryable=True, error=f"timed out after {self.timeout:g}s")
+        except requests.RequestException as exc:
+            return SendOutcome(ok=False, retryable=True, error=self.redact(f"{type(exc).__name__}: {exc}"))
+        text = response.text or ""
+        if 200 <= response.status_code < 300:
+            judged = check(response.status_code, text) if check else None
+            return judged or SendOutcome.delivered(response.status_code)
+        if 300 <= response.status_code < 400:
+            return SendOutcome(
+                ok=False,
+                retryable=False,
+                status=response.status_code,
+                error=f"HTTP {response.status_code}: unexpected redirect (not followed)",
+            )
+        return outcome_for_status(
+            response.status_code, text, response.headers.get("Retry-After"), self.redact
+        )

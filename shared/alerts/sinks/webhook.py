@@ -1,0 +1,24 @@
+"""Generic webhook: the common alert schema document, as-is, to any HTTPS endpoint.
+
+Receivers get `Idempotency-Key: <delivery id>`, stable across retries, so they can drop a duplicate of a
+post we made but could not confirm. Must never log the URL (it often carries a token).
+"""
+
+from __future__ import annotations
+
+from shared.alerts.model import Notification
+from shared.alerts.secrets import Secret
+from shared.alerts.sinks.base import SendOutcome
+from shared.alerts.sinks.http import JsonPoster
+
+
+class WebhookSink:
+    name = "webhook"
+
+    def __init__(self, url: Secret, poster: JsonPoster) -> None:
+        self._url = url
+        self._poster = poster
+
+    def send(self, notification: Notification, delivery_id: str) -> SendOutcome:
+        headers = {"Idempotency-Key": delivery_id, "X-Modelwatch-Event": notification.kind.value}
+        return self._poster.post(self._url, notification.document, headers=headers)
