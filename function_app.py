@@ -2,9 +2,9 @@
 
 import azure.functions as func
 
-from shared.blueprints import audit, events, health, jobs
+from shared.blueprints import alerts, audit, events, health, jobs
 
 app = func.FunctionApp(http_auth_level=func.AuthLevel.FUNCTION)
 
-for blueprint in (health.bp, events.bp, jobs.bp, audit.bp):
+for blueprint in (health.bp, events.bp, jobs.bp, audit.bp, alerts.bp):
     app.register_functions(blueprint)

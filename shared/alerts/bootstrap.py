@@ -113,12 +113,22 @@ def build_alert_service(
     settings = load_settings(values)
     redactor = settings.redactor()
     install_log_redaction(redactor)
-    repo = AlertRepository(container if container is not None else container_client(settings))
+    state = container if container is not None else container_client(settings)
+    repo = AlertRepository(state)
     return AlertService(
         repo,
         build_sinks(settings, repo, redactor),
         clock or utc_now,
         settings,
-        audit or LoggingAudit(),
+        audit or _audit_trail(state),
         self_resource_id(values),
     )
+
+
+def _audit_trail(container: Any) -> AuditTrail:
+    """The app's audit trail (append blobs in the state container); the log when there is no real container."""
+    from azure.storage.blob import ContainerClient
+
+    from shared.audit import AuditLog
+
+    return AuditLog(container) if isinstance(container, ContainerClient) else LoggingAudit()
