@@ -9,6 +9,7 @@ import azure.functions as func
 
 from shared.audit import parse_since
 from shared.blueprints.http import error, json_response
+from shared.blueprints.wiring import services
 
 bp = func.Blueprint()
 
@@ -18,8 +19,6 @@ DEFAULT_LIMIT = 100
 @bp.function_name("audit")
 @bp.route(route="audit", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
 def audit(req: func.HttpRequest) -> func.HttpResponse:
-    from shared.bootstrap import services
-
     svc = services()
     try:
         since = parse_since(req.params.get("since"), datetime.now(UTC))

@@ -8,37 +8,30 @@ or the same event in flight elsewhere.
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
+from collections.abc import Callable
 
 import azure.functions as func
 
-from shared.events import from_function_event, route_ml_event, route_resource_event
-
-if TYPE_CHECKING:
-    from shared.bootstrap import Services
+from shared.blueprints.wiring import services
+from shared.events import InboundEvent, Routing, from_function_event, route_ml_event, route_resource_event
 
 bp = func.Blueprint()
 log = logging.getLogger("modelwatch.events")
 
 
-def _services() -> Services:
-    """Built on first use, so loading the app touches no storage and imports no SDK."""
-    from shared.bootstrap import services
-
-    return services()
+def _intake(event: func.EventGridEvent, route: Callable[[InboundEvent, tuple[str, ...]], Routing]) -> None:
+    inbound = from_function_event(event)
+    decision = services().intake.handle(inbound, route)
+    log.info("%s %s %s -> %s", route.__name__, inbound.type, inbound.id, decision)
 
 
 @bp.function_name("on_ml_event")
 @bp.event_grid_trigger(arg_name="event")
 def on_ml_event(event: func.EventGridEvent) -> None:
-    inbound = from_function_event(event)
-    decision = _services().intake.handle(inbound, route_ml_event)
-    log.info("on_ml_event %s %s -> %s", inbound.type, inbound.id, decision)
+    _intake(event, route_ml_event)
 
 
 @bp.function_name("on_resource_event")
 @bp.event_grid_trigger(arg_name="event")
 def on_resource_event(event: func.EventGridEvent) -> None:
-    inbound = from_function_event(event)
-    decision = _services().intake.handle(inbound, route_resource_event)
-    log.info("on_resource_event %s %s -> %s", inbound.type, inbound.id, decision)
+    _intake(event, route_resource_event)

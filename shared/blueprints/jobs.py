@@ -4,37 +4,27 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
 
 import azure.functions as func
 
+from shared.blueprints.wiring import services
 from shared.config import JOBS_QUEUE
 from shared.sweep import SWEEP_SCHEDULE
 
-if TYPE_CHECKING:
-    from shared.bootstrap import Services
-
 bp = func.Blueprint()
 log = logging.getLogger("modelwatch.jobs")
-
-
-def _services() -> Services:
-    """Built on first use, so loading the app touches no storage and imports no SDK."""
-    from shared.bootstrap import services
-
-    return services()
 
 
 @bp.function_name("job_worker")
 @bp.queue_trigger(arg_name="msg", queue_name=JOBS_QUEUE, connection="AzureWebJobsStorage")
 def job_worker(msg: func.QueueMessage) -> None:
     body = msg.get_body().decode("utf-8", errors="replace")
-    decision = _services().worker.handle(body, msg.id or "", msg.dequeue_count or 1)
+    decision = services().worker.handle(body, msg.id or "", msg.dequeue_count or 1)
     log.info("job_worker message %s -> %s", msg.id, decision)
 
 
 @bp.function_name("scheduled_sweep")
 @bp.timer_trigger(arg_name="timer", schedule=SWEEP_SCHEDULE, run_on_startup=False, use_monitor=True)
 def scheduled_sweep(timer: func.TimerRequest) -> None:
-    decision = _services().sweep.run(datetime.now(UTC), bool(timer.past_due))
+    decision = services().sweep.run(datetime.now(UTC), bool(timer.past_due))
     log.info("scheduled_sweep past_due=%s -> %s", timer.past_due, decision)
