@@ -22,9 +22,9 @@ from typing import Any
 
 _EXPORTS = {
     "build_profile": "monitors.drift.build",
-    "profile_window": "monitors.drift.build",
+    "profile_window": "monitors.drift.window",
     "ReferenceBuilder": "monitors.drift.build",
-    "WindowBuilder": "monitors.drift.build",
+    "WindowBuilder": "monitors.drift.window",
     "DatasetProfile": "monitors.drift.profile",
     "ReferenceProfile": "monitors.drift.profile",
     "compare": "monitors.drift.engine",

@@ -1,17 +1,17 @@
-"""Builders that turn streams of chunks into profiles: the reference once, windows many times.
+"""Reference profiles from streams of chunks: once per model, at registration.
 
-Reference: categorical columns are counted chunk by chunk; numeric columns are buffered (8 bytes per
-non-null value) because the decile convention needs the exact quantiles of the whole reference;
-type inference happens at the end. A column that changes type *inside the reference* is bad input.
-
-Window: every chunk is histogrammed on the reference's edges and dropped, so memory stays flat
-however many rows the window has. A type change, a missing or a new column becomes evidence for a
-status, never an exception. Neither builder reads files.
+Categorical columns are counted chunk by chunk. Numeric columns need the exact deciles of the whole
+reference, so a single pass over an iterable keeps their non-null values (8 bytes each); given a
+function that reads the reference again, `build_profile` instead makes three passes in bounded
+memory (see bounded.py) with the same deciles. With a `plan` (an existing profile) the edges are
+known and numeric columns are histogrammed as they stream, which is how partitions are profiled to
+be merged. Type inference happens at the end. A column that changes type *inside the reference* is
+bad input. Never reads files, never decides drift.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,6 +19,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from monitors.drift.bounded import SAMPLE_SIZE, Sampler, refine
 from monitors.drift.categorical import CategoricalProfile
 from monitors.drift.columns import (
     BOOL,
@@ -29,42 +30,54 @@ from monitors.drift.columns import (
     TEMPORAL,
     Batch,
     as_batch,
-    as_float,
     count_categories,
     family,
 )
 from monitors.drift.conventions import INT_CATEGORICAL_MAX_LEVELS
 from monitors.drift.errors import BadInputError
+from monitors.drift.numbers import read_numbers
 from monitors.drift.numeric import NumericProfile, plan_edges
-from monitors.drift.profile import DatasetProfile, FeatureProfile, NewColumn, NullProfile, TypeChange
+from monitors.drift.profile import DatasetProfile, FeatureProfile, NullProfile
+
+Chunks = Iterable[Any]
 
 
-def _read_numbers(values: Any, batch: Batch, name: str) -> np.ndarray:
-    """Values as float64; strings (a --numeric override) must all parse as numbers."""
-    try:
-        return as_float(values)
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
-        texts = values.to_pylist() if hasattr(values, "to_pylist") else list(values)
-        for offset, text in enumerate(texts):
-            try:
-                float(text) if text is not None else None
-            except (TypeError, ValueError):
-                raise BadInputError(f"{text!r} is not a number", column=name, **batch.where(offset)) from exc
-        raise BadInputError(f"cannot read as numbers ({exc})", column=name, **batch.where(0)) from exc
+class _Buffer:
+    """One-pass numeric store: every finite value (copied, so no Arrow batch is kept alive)."""
+
+    def __init__(self) -> None:
+        self.parts: list[np.ndarray] = []
+        self.nonfinite = 0
+
+    def add(self, values: np.ndarray) -> None:
+        finite = values[np.isfinite(values)]
+        self.nonfinite += values.size - finite.size
+        self.parts.append(finite)
+
+    def sorted_values(self) -> np.ndarray:
+        values = np.sort(np.concatenate(self.parts)) if self.parts else np.empty(0)
+        self.parts.clear()
+        return values
+
+
+Store = _Buffer | Sampler | NumericProfile
 
 
 @dataclass
 class _Column:
-    kind: str | None  # forced by an override, else decided at finish
+    kind: str | None  # forced by an override or a plan, else decided at finish
     family: str | None = None
     n_rows: int = 0
     null_rows: int = 0
-    parts: list[np.ndarray] = field(default_factory=list)
+    store: Store | None = None
     table: CategoricalProfile = field(default_factory=CategoricalProfile)
 
 
 class ReferenceBuilder:
-    """Feed reference chunks with `add`, then `finish` once for the profile."""
+    """Feed reference chunks with `add`, then `finish` once for the profile.
+
+    `sample_size` switches numeric columns to bounded sampling (first pass of the three-pass build:
+    `pending()` then lists the columns that need `bounded.refine`)."""
 
     def __init__(
         self,
@@ -74,17 +87,20 @@ class ReferenceBuilder:
         features: Iterable[str] | None = None,
         plan: DatasetProfile | None = None,
         keep_raw: bool = False,
+        sample_size: int | None = None,
     ) -> None:
-        self._overrides = {**{n: "numeric" for n in numeric}, **{n: "categorical" for n in categorical}}
+        categorical, numeric = list(categorical), list(numeric)
         both = set(categorical) & set(numeric)
         if both:
             raise BadInputError(f"features both --categorical and --numeric: {sorted(both)}")
-        self._only = list(features) if features is not None else None
+        self._overrides = {**{n: "numeric" for n in numeric}, **{n: "categorical" for n in categorical}}
         self._plan = plan
         if plan is not None:
             planned = {n: k for n, k in plan.kinds().items() if k in ("numeric", "categorical")}
             self._overrides = {**planned, **self._overrides}
+        self._only = list(features) if features is not None else None
         self._keep_raw = keep_raw
+        self._sample_size = sample_size
         self._columns: dict[str, _Column] = {}
         self._n_rows = 0
         self.raw: dict[str, np.ndarray] = {}
@@ -124,9 +140,32 @@ class ReferenceBuilder:
             column.table.add_reference(counts, 0, 0)
             column.null_rows += nulls
         elif column.kind == "numeric" or seen == NUMBER:
-            column.parts.append(_read_numbers(values, batch, name))
+            if column.store is None:
+                column.store = self._new_store(name)
+            numbers = read_numbers(values, batch, name)
+            if isinstance(column.store, NumericProfile):
+                column.store.add_rows(numbers)
+            else:
+                column.store.add(numbers)
 
-    def finish(self) -> DatasetProfile:
+    def _new_store(self, name: str) -> Store:
+        planned = self._plan.features.get(name) if self._plan is not None else None
+        if isinstance(planned, NumericProfile) and not self._keep_raw:
+            return NumericProfile.empty(planned.edges, planned.decile_edges)
+        return Sampler(self._sample_size) if self._sample_size else _Buffer()
+
+    def pending(self) -> dict[str, Sampler]:
+        """Numeric columns whose sample does not hold every value: they need `bounded.refine`."""
+        return {
+            name: column.store
+            for name, column in self._columns.items()
+            if isinstance(column.store, Sampler)
+            and not column.store.complete
+            and (self._only is None or name in self._only)
+            and not (column.kind is None and _sampled_integer_levels(column.store))
+        }
+
+    def finish(self, refined: Mapping[str, NumericProfile] | None = None) -> DatasetProfile:
         features: dict[str, FeatureProfile] = {}
         skipped: dict[str, str] = {}
         names = self._only if self._only is not None else list(self._columns)
@@ -139,16 +178,16 @@ class ReferenceBuilder:
                 )
             if column.kind is None and column.family in (TEMPORAL, OTHER_FAMILY):
                 skipped[name] = (
-                    f"{column.family} columns are not profiled; pass --categorical {name} "
-                    "to compare them as categories"
+                    f"{column.family} columns are not profiled; "
+                    f"pass --categorical {name} to compare them as categories"
                 )
                 continue
-            features[name] = self._finish_column(name, column)
+            features[name] = self._finish_column(name, column, (refined or {}).get(name))
         profile = DatasetProfile(features, self._n_rows, "reference", list(self._columns), skipped)
         profile.refresh_null_spread()
         return profile
 
-    def _finish_column(self, name: str, column: _Column) -> FeatureProfile:
+    def _finish_column(self, name: str, column: _Column, refined: NumericProfile | None) -> FeatureProfile:
         if column.kind is None and column.family is None:
             return NullProfile(column.n_rows, column.null_rows)
         if column.kind == "categorical" or (column.kind is None and column.family in (STRING, BOOL)):
@@ -160,19 +199,34 @@ class ReferenceBuilder:
             )
             table.truncate()
             return table
-        values = np.sort(np.concatenate(column.parts)) if column.parts else np.empty(0)
-        column.parts.clear()
-        finite = values[np.isfinite(values)]
-        nulls = column.null_rows + (values.size - finite.size)
-        if column.kind is None and _few_integers(finite):
-            return _integers_as_categories(finite, column.n_rows, nulls, column.family or NUMBER)
-        profile = self._numeric_on_plan(name, finite, column.family or NUMBER)
-        profile.n_rows, profile.null_count = column.n_rows, nulls
-        if self._keep_raw:
-            self.raw[name] = finite
+        seen = column.family or NUMBER
+        store = column.store
+        nulls = column.null_rows + (
+            store.null_count if isinstance(store, NumericProfile) else getattr(store, "nonfinite", 0)
+        )
+        profile = refined or self._numeric(name, column, seen)
+        if isinstance(profile, CategoricalProfile):
+            profile.n_rows, profile.null_count = column.n_rows, nulls
+            return profile
+        profile.n_rows, profile.null_count, profile.family = column.n_rows, nulls, seen
         return profile
 
-    def _numeric_on_plan(self, name: str, finite: np.ndarray, seen: str) -> NumericProfile:
+    def _numeric(self, name: str, column: _Column, seen: str) -> NumericProfile | CategoricalProfile:
+        store = column.store
+        if isinstance(store, NumericProfile):
+            return store
+        if isinstance(store, Sampler):
+            if column.kind is None and (levels := _sampled_integer_levels(store)):
+                return _levels_as_categories(levels, seen)
+            if not store.complete:
+                raise RuntimeError(f"column {name!r} needs the bounded passes (ReferenceBuilder.pending)")
+            finite = store.sorted_sample()
+        else:
+            finite = store.sorted_values() if store is not None else np.empty(0)
+            if column.kind is None and (levels := _buffered_integer_levels(finite)):
+                return _levels_as_categories(levels, seen)
+        if self._keep_raw:
+            self.raw[name] = finite
         planned = self._plan.features.get(name) if self._plan is not None else None
         if isinstance(planned, NumericProfile):
             profile = NumericProfile.empty(planned.edges, planned.decile_edges, seen)
@@ -182,152 +236,51 @@ class ReferenceBuilder:
         return profile
 
 
-def _few_integers(finite: np.ndarray) -> bool:
+def _buffered_integer_levels(finite: np.ndarray) -> dict[float, int] | None:
     if finite.size == 0 or not np.all(finite == np.round(finite)):
-        return False
-    return int(np.count_nonzero(np.diff(finite))) + 1 <= INT_CATEGORICAL_MAX_LEVELS
-
-
-def _integers_as_categories(finite: np.ndarray, n_rows: int, nulls: int, seen: str) -> CategoricalProfile:
+        return None
+    if int(np.count_nonzero(np.diff(finite))) + 1 > INT_CATEGORICAL_MAX_LEVELS:
+        return None
     levels, counts = np.unique(finite, return_counts=True)
-    names = pc.cast(pa.array(levels), pa.string()).to_pylist()
-    table = CategoricalProfile(n_rows=n_rows, null_count=nulls, family=seen)
-    table.counts = dict(zip(names, (int(c) for c in counts), strict=True))
-    return table
+    return dict(zip(levels.tolist(), counts.tolist(), strict=True))
+
+
+def _sampled_integer_levels(store: Sampler) -> dict[float, int] | None:
+    levels = store.distinct
+    if not levels or len(levels) > INT_CATEGORICAL_MAX_LEVELS or any(v != round(v) for v in levels):
+        return None
+    return levels
+
+
+def _levels_as_categories(levels: dict[float, int], seen: str) -> CategoricalProfile:
+    """Integer-valued columns with few levels become categories named like as_categories names them."""
+    names = pc.cast(pa.array(list(levels), pa.float64()), pa.string()).to_pylist()
+    return CategoricalProfile(dict(zip(names, levels.values(), strict=True)), family=seen)
 
 
 def build_profile(
-    chunks: Iterable[Any],
+    chunks: Chunks | Callable[[], Chunks],
     *,
     categorical: Iterable[str] = (),
     numeric: Iterable[str] = (),
     features: Iterable[str] | None = None,
     plan: DatasetProfile | None = None,
+    sample_size: int = SAMPLE_SIZE,
 ) -> DatasetProfile:
-    """Profile a reference. With `plan` (another reference profile) the bins and kinds are taken from
-    it, so partitions profiled on one plan merge exactly into the profile of their union."""
-    builder = ReferenceBuilder(categorical=categorical, numeric=numeric, features=features, plan=plan)
-    for chunk in chunks:
+    """Profile a reference.
+
+    `chunks` is either an iterable (one pass; numeric values are held in memory) or a function
+    returning a fresh iterable of the same data (three passes in bounded memory, same deciles).
+    With `plan` (another reference profile) the bins and kinds are taken from it, so partitions
+    profiled on one plan merge exactly into the profile of their union."""
+    options = {"categorical": categorical, "numeric": numeric, "features": features, "plan": plan}
+    if not callable(chunks):
+        builder = ReferenceBuilder(**options)
+        for chunk in chunks:
+            builder.add(chunk)
+        return builder.finish()
+    builder = ReferenceBuilder(**options, sample_size=sample_size)
+    for chunk in chunks():
         builder.add(chunk)
-    return builder.finish()
-
-
-class WindowBuilder:
-    """Histogram a current window on the reference's edges, one chunk at a time, in flat memory.
-
-    With `raw_limit` > 0 the finite numeric values are also kept (for the `exact` option) until their
-    total passes the limit, after which they are dropped and `raw` is None."""
-
-    def __init__(
-        self, reference: DatasetProfile, features: Iterable[str] | None = None, raw_limit: int = 0
-    ) -> None:
-        self.reference = reference
-        names = list(features) if features is not None else list(reference.features)
-        unknown = [n for n in names if n not in reference.features]
-        if unknown:
-            raise BadInputError(
-                f"features not in the reference profile: {', '.join(map(repr, unknown))} "
-                f"(profiled: {', '.join(reference.features)})"
-            )
-        self._names = names
-        self._restricted = features is not None
-        self.profile = DatasetProfile({n: _empty_like(reference.features[n]) for n in names}, 0, "window")
-        self._raw_limit = raw_limit
-        self._raw_size = 0
-        self.raw: dict[str, list[np.ndarray]] | None = {} if raw_limit > 0 else None
-
-    def add(self, chunk: Any) -> None:
-        batch = as_batch(chunk)
-        for name in self._names:
-            target = self.profile.features[name]
-            if name not in batch.columns:
-                _add_nulls(target, batch.num_rows)
-                continue
-            self.profile.present.add(name)
-            self._add_column(name, target, batch.columns[name], batch)
-        if not self._restricted:
-            self._note_new_columns(batch)
-        self.profile.n_rows += batch.num_rows
-        self.profile.columns = list(dict.fromkeys([*self.profile.columns, *batch.columns]))
-
-    def _add_column(self, name: str, target: FeatureProfile, values: Any, batch: Batch) -> None:
-        seen = family(values)
-        ref = self.reference.features[name]
-        if seen == NULL:
-            _add_nulls(target, batch.num_rows)
-        elif isinstance(target, NullProfile):
-            target.n_rows += batch.num_rows
-            target.null_count += _null_count(values)
-        elif ref.family not in (NULL, seen):
-            self._type_change(name, target, seen, batch)
-        elif isinstance(target, NumericProfile):
-            try:
-                numbers = _read_numbers(values, batch, name)
-            except BadInputError:
-                self._type_change(name, target, seen, batch)
-                return
-            target.add_rows(numbers)
-            self._keep_raw(name, numbers)
-        else:
-            counts, nulls = count_categories(values)
-            target.add_window(counts, nulls, batch.num_rows, ref)  # type: ignore[arg-type]
-
-    def _type_change(self, name: str, target: FeatureProfile, seen: str, batch: Batch) -> None:
-        change = TypeChange(seen, batch.num_rows, batch.describe(0))
-        previous = self.profile.type_changes.get(name)
-        self.profile.type_changes[name] = previous.merged(change) if previous else change
-        _add_nulls(target, batch.num_rows)
-
-    def _keep_raw(self, name: str, numbers: np.ndarray) -> None:
-        if self.raw is None:
-            return
-        finite = numbers[np.isfinite(numbers)]
-        self._raw_size += finite.size
-        if self._raw_size > self._raw_limit:
-            self.raw = None
-            return
-        self.raw.setdefault(name, []).append(finite)
-
-    def _note_new_columns(self, batch: Batch) -> None:
-        for name, values in batch.columns.items():
-            if name in self.reference.features or name in self.reference.columns:
-                continue
-            column = NewColumn(family(values), batch.num_rows, _null_count(values))
-            previous = self.profile.new_columns.get(name)
-            self.profile.new_columns[name] = previous.merged(column) if previous else column
-
-    def finish(self) -> DatasetProfile:
-        return self.profile
-
-
-def _empty_like(ref: FeatureProfile) -> FeatureProfile:
-    if isinstance(ref, NumericProfile):
-        return NumericProfile.empty(ref.edges, ref.decile_edges, ref.family)
-    if isinstance(ref, CategoricalProfile):
-        return CategoricalProfile(family=ref.family)
-    return NullProfile()
-
-
-def _add_nulls(target: FeatureProfile, rows: int) -> None:
-    if isinstance(target, NumericProfile):
-        target.add_nulls(rows)
-    else:
-        target.n_rows += rows
-        target.null_count += rows
-
-
-def _null_count(values: Any) -> int:
-    if isinstance(values, np.ndarray) and values.dtype.kind in "fiub":
-        return int(np.count_nonzero(~np.isfinite(values))) if values.dtype.kind == "f" else 0
-    array = values if isinstance(values, pa.Array | pa.ChunkedArray) else pa.array(list(values))
-    return int(array.null_count)
-
-
-def profile_window(
-    reference: DatasetProfile, chunks: Iterable[Any], features: Iterable[str] | None = None
-) -> DatasetProfile:
-    """One streaming pass over a window; merge the results of several calls with `merged`."""
-    builder = WindowBuilder(reference, features)
-    for chunk in chunks:
-        builder.add(chunk)
-    return builder.finish()
+    pending = builder.pending()
+    return builder.finish(refine(pending, chunks, read_numbers) if pending else None)

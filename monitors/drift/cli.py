@@ -120,7 +120,7 @@ def _check_kinds(profile: Any, categorical: list[str], numeric: list[str], path:
 
 
 def run_drift(args: argparse.Namespace) -> int:
-    from monitors.drift.build import ReferenceBuilder
+    from monitors.drift.build import ReferenceBuilder, build_profile
     from monitors.drift.engine import compare
     from monitors.drift.readers import read_paths
 
@@ -135,14 +135,19 @@ def run_drift(args: argparse.Namespace) -> int:
             )
         reference = _load_profile(args.reference_profile)
         _check_kinds(reference, categorical, numeric, args.reference_profile)
-    else:
-        builder = ReferenceBuilder(
-            categorical=categorical, numeric=numeric, features=features, keep_raw=config.exact
-        )
+    elif config.exact:
+        builder = ReferenceBuilder(categorical=categorical, numeric=numeric, features=features, keep_raw=True)
         for chunk in read_paths(args.reference, format=args.format):
             builder.add(chunk)
         reference = builder.finish()
-        raw_reference = builder.raw if config.exact else None
+        raw_reference = builder.raw
+    else:
+        reference = build_profile(
+            lambda: read_paths(args.reference, format=args.format),
+            categorical=categorical,
+            numeric=numeric,
+            features=features,
+        )
     result = compare(
         reference,
         read_paths(args.current, format=args.format),
@@ -178,7 +183,7 @@ def run_profile(args: argparse.Namespace) -> int:
     from monitors.drift.readers import read_paths
 
     profile = build_profile(
-        read_paths(args.reference, format=args.format),
+        lambda: read_paths(args.reference, format=args.format),
         categorical=_names(args.categorical),
         numeric=_names(args.numeric),
         features=_names(args.features) or None,

@@ -23,6 +23,7 @@ WASSERSTEIN_STD_FLOOR = 1e-3
 # Fine reference-quantile bins behind KS and Wasserstein: the KS error from bins is at most the
 # reference mass of one non-atomic bin, about 1 / FINE_LEVELS.
 FINE_LEVELS = 1000
+EXTREME_EDGES = 32  # the 32 smallest and largest reference values are edges too (heavy tails)
 MAX_CATEGORIES = 1000  # reference categories kept exactly; beyond, top-K plus an "other" bucket
 MAX_UNSEEN_CATEGORIES = 1000  # unseen current categories tracked one by one; beyond, pooled
 INT_CATEGORICAL_MAX_LEVELS = 5  # integer-valued columns with at most this many values are categorical

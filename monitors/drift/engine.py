@@ -14,7 +14,6 @@ from typing import Any
 
 import numpy as np
 
-from monitors.drift.build import WindowBuilder
 from monitors.drift.categorical import CategoricalProfile
 from monitors.drift.conventions import (
     CATEGORICAL_METRICS,
@@ -29,6 +28,7 @@ from monitors.drift.numeric import NumericProfile
 from monitors.drift.profile import DatasetProfile, FeatureProfile
 from monitors.drift.result import DatasetResult, Decision, DriftResult, FeatureResult
 from monitors.drift.samplesize import minimum_rows, n_eff_needed
+from monitors.drift.window import WindowBuilder
 
 _VERDICT_STATUSES = ("ok", "drift", "constant")
 

@@ -19,8 +19,34 @@ from typing import Any
 import numpy as np
 
 from monitors.drift.columns import NUMBER
-from monitors.drift.conventions import DECILES, FINE_LEVELS
+from monitors.drift.conventions import DECILES, EXTREME_EDGES, FINE_LEVELS
 from monitors.drift.errors import ProfileFormatError
+
+
+def fine_levels(n: int) -> np.ndarray:
+    """Quantile levels of the fine edges: FINE_LEVELS uniform ones, plus levels halving towards each
+    tail (0.5%, 0.25%, ... down to one value), where heavy tails make equal-mass bins very wide."""
+    uniform = np.linspace(0.0, 1.0, min(FINE_LEVELS, max(n - 1, 1)) + 1)
+    tail = 0.005 * 0.5 ** np.arange(40)
+    tail = tail[tail * (n - 1) >= 1]
+    return np.unique(np.concatenate([uniform, tail, 1.0 - tail]))
+
+
+def quantiles_of_sorted(sorted_values: np.ndarray, levels: np.ndarray) -> np.ndarray:
+    """Linear-interpolation quantiles of sorted values (the fine edges need not be bit-exact)."""
+    n = sorted_values.size
+    position = levels * (n - 1)
+    lo = np.clip(np.floor(position).astype(np.int64), 0, n - 1)
+    hi = np.minimum(lo + 1, n - 1)
+    return sorted_values[lo] + (sorted_values[hi] - sorted_values[lo]) * (position - lo)
+
+
+def isolate_atoms(edges: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Give every edge that is one of `values` (sorted) a one-point bin [e, nextafter(e)): inside
+    any other bin the reference CDF then has no jump at the left edge, which is what bounds the KS
+    error by the bin's mass and keeps Wasserstein exact around ties."""
+    present = np.searchsorted(values, edges, "right") > np.searchsorted(values, edges, "left")
+    return np.unique(np.concatenate([edges, np.nextafter(edges[present], np.inf)]))
 
 
 def plan_edges(sorted_values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -29,20 +55,10 @@ def plan_edges(sorted_values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     if n == 0:
         return np.empty(0), np.empty(0)
     deciles = np.unique(np.quantile(sorted_values, DECILES))
-    levels = min(FINE_LEVELS, n - 1)
-    if levels >= 1:
-        position = np.linspace(0.0, n - 1, levels + 1)
-        lo = np.floor(position).astype(np.int64)
-        hi = np.minimum(lo + 1, n - 1)
-        fine = sorted_values[lo] + (sorted_values[hi] - sorted_values[lo]) * (position - lo)
-        fine[0], fine[-1] = sorted_values[0], sorted_values[-1]
-    else:
-        fine = sorted_values[:1]
-    edges = np.unique(np.concatenate([fine, deciles]))
-    # Every edge that is a data value gets a one-point bin [e, nextafter(e)): inside any other bin the
-    # reference CDF has no jump at the left edge, which is what bounds the KS error by the bin mass.
-    present = np.searchsorted(sorted_values, edges, "right") > np.searchsorted(sorted_values, edges, "left")
-    return np.unique(np.concatenate([edges, np.nextafter(edges[present], np.inf)])), deciles
+    fine = quantiles_of_sorted(sorted_values, fine_levels(n))
+    extremes = np.concatenate([sorted_values[:EXTREME_EDGES], sorted_values[-EXTREME_EDGES:]])
+    edges = np.unique(np.concatenate([fine, deciles, extremes]))
+    return isolate_atoms(edges, sorted_values), deciles
 
 
 @dataclass
