@@ -158,10 +158,10 @@ def refine(
         hists[name].add_rows(values)
     targets: dict[str, np.ndarray] = {}
     for name, hist in hists.items():
-        if hist.count != samplers[name].count:
+        extremes = samplers[name].extremes()
+        if hist.count != samplers[name].count or (hist.min, hist.max) != (extremes[0], extremes[-1]):
             raise BadInputError(
-                f"the reference changed between passes ({samplers[name].count} values, then {hist.count})",
-                column=name,
+                "the reference changed between passes (count, min or max differ)", column=name
             )
         below = np.cumsum(hist.counts)
         targets[name] = np.unique(np.searchsorted(below, decile_ranks(hist.count), side="right"))
@@ -200,10 +200,10 @@ def _split_at_deciles(hist: NumericProfile, targets: np.ndarray, inside: np.ndar
     # provisional bin i starts at edges_old[i - 1]; its first piece in the new edges starts there too
     new_index = np.concatenate(([0], np.searchsorted(edges, hist.edges) + 1))
     np.add.at(out.counts, new_index[kept], hist.counts[kept])
-    np.add.at(out.sums, new_index[kept], hist.sums[kept])
+    np.add.at(out.offsets, new_index[kept], hist.offsets[kept])  # same lower edges
     pieces = NumericProfile.empty(edges, deciles)
     pieces.add_sorted_finite(inside)
     out.counts += pieces.counts
-    out.sums += pieces.sums
+    out.offsets += pieces.offsets
     out.min, out.max, out.mean, out.m2 = hist.min, hist.max, hist.mean, hist.m2
     return out

@@ -60,17 +60,18 @@ def _ks(
 def _wasserstein(
     ref: NumericProfile, cur: NumericProfile, f_ref: np.ndarray, f_cur: np.ndarray
 ) -> tuple[float, float]:
-    """(W1, error bound). Per bin, the signed integral of F_ref - F_cur is exact from counts and value
-    sums: int_a^b F = (b - a) F(a-) + sum over the bin of (b - v) / n. Where F_ref - F_cur cannot change
-    sign inside a bin its absolute value is the exact contribution; elsewhere a linear estimate."""
+    """(W1, error bound). Per bin [a, b) the signed integral of F_ref - F_cur is exact from counts and
+    value offsets: int_a^b F = (b - a) F(b-) - sum over the bin of (v - a) / n. Where F_ref - F_cur
+    cannot change sign inside a bin its absolute value is the exact contribution; elsewhere a linear
+    estimate, within the returned bound. Outside the edges: int F = -offsets[0] / n below e0 and
+    int (1 - F) = offsets[-1] / n above the last edge."""
     n_r, n_c, e = ref.count, cur.count, ref.edges
 
     def area_below_edges(p: NumericProfile, n: int, below: np.ndarray) -> np.ndarray:
-        width = np.diff(e)
-        return width * below[:-2] + (p.counts[1:-1] * e[1:] - p.sums[1:-1]) / n
+        return np.diff(e) * below[1:-1] - p.offsets[1:-1] / n
 
     def tails(p: NumericProfile, n: int) -> tuple[float, float]:
-        return (p.counts[0] * e[0] - p.sums[0]) / n, (p.sums[-1] - p.counts[-1] * e[-1]) / n
+        return -p.offsets[0] / n, p.offsets[-1] / n
 
     signed = area_below_edges(ref, n_r, f_ref) - area_below_edges(cur, n_c, f_cur)
     low_r, high_r = tails(ref, n_r)
@@ -135,13 +136,17 @@ def exact_numeric(ref_values: np.ndarray, cur_values: np.ndarray) -> dict[str, f
 def category_table(
     ref: CategoricalProfile, cur: CategoricalProfile
 ) -> tuple[list[str], np.ndarray, np.ndarray]:
-    """(names, reference counts, current counts) over the union of categories, empty columns dropped."""
-    unseen = cur.unseen(ref)
-    names = [*ref.counts, OTHER, *unseen, UNSEEN_OTHER]
-    p = np.array([*ref.counts.values(), ref.other_count, *(0 for _ in unseen), 0], dtype=np.float64)
+    """(names, reference counts, current counts) over the union of categories, in a canonical order
+    (sorted names) so results do not depend on the order categories were met; empty columns dropped."""
+    seen = sorted(ref.counts)
+    unseen = dict(sorted(cur.unseen(ref).items()))
+    names = [*seen, OTHER, *unseen, UNSEEN_OTHER]
+    p = np.array(
+        [*(ref.counts[name] for name in seen), ref.other_count, *(0 for _ in unseen), 0], dtype=np.float64
+    )
     q = np.array(
         [
-            *(cur.counts.get(name, 0) for name in ref.counts),
+            *(cur.counts.get(name, 0) for name in seen),
             cur.other_count,
             *unseen.values(),
             cur.unseen_other_count,

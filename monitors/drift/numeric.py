@@ -3,7 +3,7 @@
 Why these edges: the reference deciles give PSI and Jensen-Shannon their declared convention exactly,
 and ~1000 finer reference quantiles (with every edge that is a data value isolated in its own
 one-point bin) bound the KS error by one bin's reference mass and make Wasserstein exact except
-where the two CDFs cross inside a bin. Counts plus per-bin sums on shared edges add up, so profiles
+where the two CDFs cross inside a bin. Counts plus per-bin value offsets on shared edges add up, so profiles
 of partitions merge into the profile of their union, and a window is histogrammed in one streaming
 pass whose memory does not depend on its length.
 
@@ -63,12 +63,16 @@ def plan_edges(sorted_values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 @dataclass
 class NumericProfile:
-    """Counts and value sums per bin (bin 0 is (-inf, e0), bin i is [e(i-1), e(i)), the last is open)."""
+    """Counts and value offsets per bin (bin 0 is (-inf, e0), bin i is [e(i-1), e(i)), the last is open).
+
+    `offsets[i]` is the sum of (v - left_i) over the bin's values, left_i being the bin's lower edge (e0
+    for bin 0, so its offsets are <= 0): small numbers, so the within-bin integrals behind Wasserstein
+    keep full precision, and identical data gives exactly zero."""
 
     edges: np.ndarray
     decile_edges: np.ndarray
     counts: np.ndarray = field(repr=False)
-    sums: np.ndarray = field(repr=False)
+    offsets: np.ndarray = field(repr=False)
     n_rows: int = 0
     null_count: int = 0
     min: float | None = None
@@ -116,7 +120,9 @@ class NumericProfile:
         in_bin = np.diff(bounds)
         self.counts += in_bin
         filled = np.flatnonzero(in_bin)
-        self.sums[filled] += np.add.reduceat(ordered, bounds[:-1][filled])
+        lefts = np.concatenate((self.edges[:1], self.edges)) if self.edges.size else np.zeros(1)
+        shifted = ordered - np.repeat(lefts[filled], in_bin[filled])
+        self.offsets[filled] += np.add.reduceat(shifted, bounds[:-1][filled])
         chunk_mean = float(ordered.mean())
         deviations = ordered - chunk_mean
         self._merge_moments(ordered.size, chunk_mean, float(np.dot(deviations, deviations)))
@@ -145,7 +151,7 @@ class NumericProfile:
             raise ValueError("numeric profiles on different bin edges cannot be merged exactly")
         out = NumericProfile.empty(self.edges, self.decile_edges, self.family)
         out.counts = self.counts + other.counts
-        out.sums = self.sums + other.sums
+        out.offsets = self.offsets + other.offsets
         out.n_rows = self.n_rows + other.n_rows
         out.null_count = self.null_count + other.null_count
         present = [p for p in (self, other) if p.count]
@@ -179,7 +185,7 @@ class NumericProfile:
             "decile_edges": self.decile_edges.tolist(),
             "edges": self.edges.tolist(),
             "counts": self.counts.tolist(),
-            "sums": self.sums.tolist(),
+            "offsets": self.offsets.tolist(),
             "w1_null": list(self.w1_null) if self.w1_null is not None else None,
         }
 
@@ -187,11 +193,11 @@ class NumericProfile:
     def from_dict(cls, doc: dict[str, Any], name: str) -> NumericProfile:
         edges = np.asarray(doc["edges"], dtype=np.float64)
         counts = np.asarray(doc["counts"], dtype=np.int64)
-        sums = np.asarray(doc["sums"], dtype=np.float64)
+        offsets = np.asarray(doc["offsets"], dtype=np.float64)
         deciles = np.asarray(doc["decile_edges"], dtype=np.float64)
-        if counts.size != edges.size + 1 or sums.size != counts.size:
+        if counts.size != edges.size + 1 or offsets.size != counts.size:
             raise ProfileFormatError(
-                f"needs len(counts) == len(sums) == len(edges) + 1, got {counts.size}, {sums.size}, "
+                f"needs len(counts) == len(offsets) == len(edges) + 1, got {counts.size}, {offsets.size}, "
                 f"{edges.size}",
                 column=name,
             )
@@ -204,7 +210,7 @@ class NumericProfile:
             edges,
             deciles,
             counts,
-            sums,
+            offsets,
             int(doc["n_rows"]),
             int(doc["null_count"]),
             doc.get("min"),
