@@ -165,30 +165,43 @@ def refine(
             )
         below = np.cumsum(hist.counts)
         targets[name] = np.unique(np.searchsorted(below, decile_ranks(hist.count), side="right"))
-    collected: dict[str, list[np.ndarray]] = {name: [] for name in names}
+    # One-point bins [e, nextafter(e)) hold only e (often most rows: zero-inflated data): not collected.
+    ranges = {name: targets[name][~_one_point(hists[name].edges, targets[name])] for name in names}
+    collected: dict[str, list[np.ndarray]] = {name: [np.empty(0)] for name in names}
     for name, values in _numbers(open_chunks(), names, read):
-        collected[name].append(_values_in_bins(values, hists[name].edges, targets[name]))
+        collected[name].append(_values_in_bins(values, hists[name].edges, ranges[name]))
     return {
-        name: _split_at_deciles(hists[name], targets[name], np.sort(np.concatenate(collected[name])))
+        name: _split_at_deciles(hists[name], ranges[name], np.sort(np.concatenate(collected[name])))
         for name in names
     }
+
+
+def _one_point(edges: np.ndarray, bins: np.ndarray) -> np.ndarray:
+    """Which bins are [e, nextafter(e)), holding the single value e."""
+    inner = (bins >= 1) & (bins < edges.size)
+    out = np.zeros(bins.size, dtype=bool)
+    out[inner] = edges[bins[inner]] == np.nextafter(edges[bins[inner] - 1], np.inf)
+    return out
 
 
 def _values_in_bins(values: np.ndarray, edges: np.ndarray, bins: np.ndarray) -> np.ndarray:
     ordered = np.sort(values[np.isfinite(values)])
     bounds = np.concatenate(([0], np.searchsorted(ordered, edges, "left"), [ordered.size]))
-    return np.concatenate([ordered[bounds[b] : bounds[b + 1]] for b in bins])
+    return np.concatenate([np.empty(0), *(ordered[bounds[b] : bounds[b + 1]] for b in bins)])
 
 
 def _split_at_deciles(hist: NumericProfile, targets: np.ndarray, inside: np.ndarray) -> NumericProfile:
-    """Exact deciles from the collected bins, then the histogram on edges that include them."""
+    """Exact deciles from the collected bins (`targets`, whose values are `inside`) and the one-point
+    bins (whose value is their edge), then the histogram on edges that include the deciles."""
     below = np.concatenate(([0], np.cumsum(hist.counts)))
-    start = {int(b): int(below[b]) for b in targets}  # rank of the first value of each target bin
+    start = {int(b): int(below[b]) for b in targets}  # rank of the first value of each collected bin
     offsets = np.concatenate(([0], np.cumsum([hist.counts[b] for b in targets])))
     first_of = {int(b): int(offsets[i]) for i, b in enumerate(targets)}
 
     def order_statistic(rank: int) -> float:
         b = int(np.searchsorted(below, rank, side="right")) - 1
+        if b not in first_of:  # a one-point bin [e, nextafter(e)): its values are all e
+            return float(hist.edges[b - 1])
         return float(inside[first_of[b] + rank - start[b]])
 
     deciles = np.unique([numpy_linear_quantile(order_statistic, hist.count, q) for q in DECILES])

@@ -127,13 +127,21 @@ def as_categories(values: Any) -> pa.Array | pa.ChunkedArray:
 
 def count_categories(values: Any) -> tuple[dict[str, int], int]:
     """(count per category, null count) of one column chunk."""
-    strings = as_categories(values)
+    array = (
+        _as_arrow(values) if not isinstance(values, np.ndarray) or values.dtype.kind not in "fiub" else None
+    )
+    if array is not None and pa.types.is_dictionary(array.type) and family(array) != NUMBER:
+        strings = array  # count the codes; only the few distinct values are turned into text
+    else:
+        strings = as_categories(values)
     nulls = strings.null_count
     if nulls == len(strings):
         return {}, nulls
     counted = pc.value_counts(pc.drop_null(strings))
     if isinstance(counted, pa.ChunkedArray):
         counted = counted.combine_chunks()
-    names = counted.field("values").to_pylist()
+    names = counted.field("values")
+    if not pa.types.is_string(names.type):
+        names = as_categories(names)
     numbers = counted.field("counts").to_numpy()
-    return dict(zip(names, (int(n) for n in numbers), strict=True)), nulls
+    return dict(zip(names.to_pylist(), (int(n) for n in numbers), strict=True)), nulls

@@ -137,9 +137,10 @@ def _judge(
     if early is not None:
         result.status, result.decision.reason = early
         return result
-    assert method is not None and threshold is not None
+    if method is None or threshold is None:  # only "unknown" (all-null reference) features lack one
+        raise AssertionError(f"feature {name!r} reached a decision without a method")
     n_min = minimum_rows(n_eff_needed(method, threshold, ref, config.null_quantile), n_ref, config.min_rows)
-    result.decision.n_min = n_min
+    result.decision.n_min = int(n_min) if math.isfinite(n_min) else None  # None: no window is enough
     _fill_metrics(result, ref, cur, raw)
     result.decision.value = metrics.get(method)
     if n_cur < n_min:

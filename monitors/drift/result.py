@@ -33,7 +33,7 @@ class Decision:
     value: float | None
     rule: str
     reason: str
-    n_min: float | None = None
+    n_min: int | None = None  # None: not judged, or no window size suffices (reference too small)
     p_adjusted: float | None = None
 
 

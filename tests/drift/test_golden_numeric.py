@@ -136,3 +136,17 @@ def test_three_pass_bounded_build_meets_the_same_accuracy(rng: np.random.Generat
     assert abs(got["wasserstein_norm"] - want["wasserstein_norm"]) <= max(
         0.02 * want["wasserstein_norm"], 0.002
     )
+
+
+def test_three_pass_build_handles_heavy_ties_exactly_in_little_memory(rng: np.random.Generator) -> None:
+    import tracemalloc
+
+    n = 1_000_000
+    zero_inflated = np.where(rng.random(n) < 0.6, 0.0, rng.exponential(3.0, n))
+    tracemalloc.start()
+    profile = build_profile(lambda: chunked({"x": zero_inflated}, 20_000), sample_size=8_192)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert np.array_equal(profile.features["x"].decile_edges, np.unique(np.quantile(zero_inflated, DECILES)))
+    assert profile.features["x"].count == n
+    assert peak < zero_inflated.nbytes / 4  # the values are never all held
