@@ -116,22 +116,15 @@ def _judge(
     config: DriftConfig,
     raw: tuple[np.ndarray, np.ndarray] | str | None,
 ) -> FeatureResult:
+    """One feature's status, metrics and decision (p-value decisions are completed by _apply_fdr)."""
     kind = ref.kind
     metrics: dict[str, float | None] = dict.fromkeys(_metric_keys(kind))
     metrics["null_rate_ref"] = _rate(ref.null_count, ref.n_rows)
     metrics["null_rate_cur"] = _rate(cur.null_count, cur.n_rows)
-    n_ref, n_cur = ref.count, cur.count
     method, threshold = config.rule_for(name, kind) if kind != "unknown" else (None, None)
+    decision = Decision(method, threshold, None, _rule(method), "")
     result = FeatureResult(
-        name,
-        kind,
-        "ok",
-        False,
-        metrics,
-        n_ref,
-        n_cur,
-        Decision(method, threshold, None, _rule(method), ""),
-        _summary(ref, cur),
+        name, kind, "ok", False, metrics, ref.count, cur.count, decision, _summary(ref, cur)
     )
     early = _early_status(name, ref, cur, window)
     if early is not None:
@@ -139,25 +132,35 @@ def _judge(
         return result
     if method is None or threshold is None:  # only "unknown" (all-null reference) features lack one
         raise AssertionError(f"feature {name!r} reached a decision without a method")
-    n_min = minimum_rows(n_eff_needed(method, threshold, ref, config.null_quantile), n_ref, config.min_rows)
+    n_min = minimum_rows(
+        n_eff_needed(method, threshold, ref, config.null_quantile), ref.count, config.min_rows
+    )
     result.decision.n_min = int(n_min) if math.isfinite(n_min) else None  # None: no window is enough
     _fill_metrics(result, ref, cur, raw)
     result.decision.value = metrics.get(method)
+    _verdict(result, ref, cur, n_min, config.null_quantile)
+    return result
+
+
+def _verdict(
+    result: FeatureResult, ref: FeatureProfile, cur: FeatureProfile, n_min: float, level: float
+) -> None:
+    method, threshold, n_cur = result.decision.method, result.decision.threshold, result.n_cur
+    assert method is not None and threshold is not None
     if n_cur < n_min:
         result.status = "insufficient_data"
-        result.decision.reason = _too_small(method, threshold, n_cur, n_min, config.null_quantile)
+        result.decision.reason = _too_small(method, threshold, n_cur, n_min, level)
     elif _constant(ref, cur):
         result.status = "constant"
         result.decision.reason = "reference and current hold one and the same value: nothing to compare"
     elif method not in PVALUE_METHODS:
-        value = float(metrics[method])  # type: ignore[arg-type]
+        value = float(result.metrics[method])  # type: ignore[arg-type]
         result.drifted = distance_drifted(value, threshold)
         result.status = "drift" if result.drifted else "ok"
         sign = ">" if result.drifted else "<="
         result.decision.reason = (
             f"{method} {value:.4g} {sign} threshold {threshold:g} (n_cur {n_cur} >= n_min {n_min:.0f})"
         )
-    return result
 
 
 def _early_status(

@@ -128,6 +128,33 @@ def _plot(result: DriftResult, name: str) -> str:
     return f'<img alt="reference and current distributions" src="data:image/svg+xml;base64,{data}">'
 
 
+def _feature_conventions(result: DriftResult, f: FeatureResult) -> str:
+    """The conventions as they applied to this feature: its bins, normaliser and approximation."""
+    from monitors.drift.categorical import CategoricalProfile
+    from monitors.drift.numeric import NumericProfile
+
+    ref = result.reference.features.get(f.name) if result.reference is not None else None
+    if isinstance(ref, NumericProfile) and ref.count:
+        deciles = ", ".join(f"{v:.4g}" for v in ref.decile_edges)
+        how = f.approximation.get("method", "binned")
+        return (
+            f"psi and js_distance on the reference deciles [{deciles}] (edge values count in the bin "
+            f"above; psi floor 1e-4; JS log base 2); wasserstein_norm divides by the reference population "
+            f"std {ref.std:.4g}; ks and wasserstein {how}"
+            + (f" from {f.approximation.get('fine_bins')} fine bins" if how == "binned" else " (scipy, raw)")
+        )
+    if isinstance(ref, CategoricalProfile):
+        cur = result.current.features.get(f.name) if result.current is not None else None
+        unseen = len(cur.unseen(ref)) if isinstance(cur, CategoricalProfile) else 0
+        pooled = " (top-K, rest pooled)" if ref.truncated else ""
+        return (
+            f"{len(ref.counts)} reference categories{pooled} and {unseen} unseen ones, compared over their "
+            "union; chi2 = Pearson homogeneity on the 2 x k table, no Yates correction; psi floor 1e-4; "
+            "JS log base 2"
+        )
+    return "no metric applies (see the status)"
+
+
 def _feature_section(result: DriftResult, f: FeatureResult, anchor: str) -> str:
     d = f.decision
     metrics = "".join(f"<tr><th>{_e(k)}</th>{_cell(v)}</tr>" for k, v in f.metrics.items())
@@ -154,7 +181,9 @@ def _feature_section(result: DriftResult, f: FeatureResult, anchor: str) -> str:
         f"{_plot(result, f.name)}"
         f'<div style="display:flex;gap:2em;flex-wrap:wrap"><table><caption>metrics ({_e(f.kind)})</caption>'
         f"{metrics}</table><table><caption>decision</caption>{decision}</table></div>"
-        f"<p><b>Sample sizes:</b> {_e(sizes)}</p><p><b>Approximation:</b> <code>{_e(approx)}</code></p>"
+        f"<p><b>Sample sizes:</b> {_e(sizes)}</p>"
+        f"<p><b>Conventions:</b> {_e(_feature_conventions(result, f))}</p>"
+        f"<p><b>Approximation:</b> <code>{_e(approx)}</code></p>"
         f"<details><summary>summary statistics</summary>"
         f"<pre>{_e(json.dumps(f.summary, indent=1, default=str))}</pre></details></section>"
     )
