@@ -71,9 +71,11 @@ def describe(settings: dict[str, Any]) -> dict[str, Any]:
         "ks": "two-sample Kolmogorov-Smirnov statistic sup|F_ref - F_cur|; p-value from "
         "scipy.stats.kstwo.sf(D, round(n_ref*n_cur/(n_ref+n_cur))) (ks_2samp 'asymp'); with exact=True "
         "scipy.stats.ks_2samp(method='auto') on the raw values",
-        "binned_accuracy": f"from profiles: KS from {FINE_LEVELS} reference-quantile bins with atoms "
-        "isolated (error <= the reported ks_stat_max_error, about 1/1000); Wasserstein exact outside "
-        "bins where the two CDFs cross, bounded by wasserstein_norm_max_error",
+        "binned_accuracy": f"from profiles: KS and Wasserstein from {FINE_LEVELS} reference-quantile bins, "
+        f"finer bins towards the tails and the {EXTREME_EDGES} smallest and largest reference values, with "
+        "every edge that is a data value in its own one-point bin; KS error <= the reported "
+        "ks_stat_max_error (about 1/1000); Wasserstein exact except in bins where the two CDFs cross, "
+        "within the reported wasserstein_norm_max_error",
         "out_of_range_share": "share of current values below the reference min or above its max",
         "categories": "union of reference and current categories (unseen included); reference "
         f"categories beyond the top {MAX_CATEGORIES} pooled as {OTHER!r}; unseen current categories "
@@ -91,6 +93,8 @@ def describe(settings: dict[str, Any]) -> dict[str, Any]:
         "chi2_{k-1}/n_eff, linf z*max sqrt(p(1-p))/sqrt(n_eff), ks_stat K/sqrt(n_eff), "
         "wasserstein_norm Q/sqrt(n_eff) with Q simulated from Brownian bridges on the reference CDF; "
         f"never below min_rows={settings.get('min_rows')}; p-value methods need only min_rows",
+        "decision": "distance methods (psi, js_distance, wasserstein_norm, ks_stat, linf, unseen_share): "
+        "drifted when value > threshold",
         "multiple_testing": "p-value decisions use Benjamini-Hochberg adjusted p-values across the "
         f"features deciding by a p-value, drifted when p_adjusted <= {settings.get('fdr_alpha')}",
         "dataset": "drift_share = drifted / evaluated features (statuses ok, drift, constant), "
