@@ -59,13 +59,15 @@ class ModelVersion:
 
 @dataclass(frozen=True)
 class QuotaUsage:
-    """One usage line: current and limit in `unit` (vCPUs for compute families)."""
+    """One usage line: current and limit in `unit` (vCPUs for compute families). Azure lists a family
+    twice, at subscription (`vmFamily`) and at workspace (`workspaces`) scope: `scope` tells them apart."""
 
     name: str
     current: float
     limit: float
     unit: str
     location: str | None
+    scope: str = "subscription"
 
     @property
     def headroom(self) -> float:
@@ -210,7 +212,15 @@ def _usage_of(u: Any) -> QuotaUsage:
         limit=float(getattr(u, "limit", 0) or 0),
         unit=str(getattr(u, "unit", "") or ""),
         location=raw.get("amlWorkspaceLocation", getattr(u, "aml_workspace_location", None)),
+        scope=_usage_scope(str(getattr(u, "type", "") or "")),
     )
+
+
+def _usage_scope(usage_type: str) -> str:
+    kind = usage_type.lower()
+    if "/workspaces/" in kind:
+        return "workspace"
+    return "total" if "dedicatedcores" in kind or "totalcores" in kind else "subscription"
 
 
 def _size_of(s: Any) -> VmSize:

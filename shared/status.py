@@ -67,7 +67,7 @@ def render(status: dict[str, Any]) -> str:
         lines.append("")
     lines.append("quota (current / limit):")
     for u in status["quota"]:
-        lines.append(f"  {u['name']:<48} {u['current']:>6.0f} / {u['limit']:<6.0f} {u['unit']}")
+        lines.append(f"  {u['scope']:<12} {u['name']:<40} {u['current']:>6.0f} / {u['limit']:<6.0f} {u['unit']}")
     lines.append("")
     lines.append("daily cost per endpoint:" + ("" if status["daily_costs"]["complete"] else " (more pages exist)"))
     for r in status["daily_costs"]["rows"]:

@@ -112,6 +112,13 @@ def test_quota_usage_reads_values_despite_the_sdk_casing_quirk(adapter: AzureMLA
     assert all(u.limit >= u.current for u in usage.values())
 
 
+def test_quota_usage_says_which_scope_each_line_counts(adapter: AzureMLAdapter) -> None:
+    scopes = {(u.scope, u.name) for u in adapter.quota_usage()}
+    assert ("subscription", "standardDSv2Family") in scopes
+    assert ("workspace", "standardDSv2Family") in scopes
+    assert any(scope == "total" for scope, _ in scopes)
+
+
 def test_vm_sizes_carry_vcpus(adapter: AzureMLAdapter) -> None:
     sizes = adapter.vm_sizes()
     assert sizes["Standard_DS3_v2"].vcpus == 4
