@@ -23,6 +23,10 @@ class ResourceMissing(LookupError):
     """The Azure resource the caller named does not exist (HTTP 404 from ARM)."""
 
 
+class AzureUnavailable(RuntimeError):
+    """Azure did not answer in time (or the connection failed) after every retry."""
+
+
 class InvalidTraffic(ValueError):
     """A traffic split Azure would refuse: unknown deployment, negative share, or not summing to 100."""
 
@@ -98,12 +102,16 @@ class AzureMLAdapter:
         self._sleep = sleep
 
     def _call(self, fn: Callable[[], Any], what: str) -> Any:
-        from azure.core.exceptions import ResourceNotFoundError
+        from azure.core.exceptions import ResourceNotFoundError, ServiceRequestError, ServiceResponseError
 
         try:
             return call_with_retry(fn, attempts=self._attempts, sleep=self._sleep)
         except ResourceNotFoundError as exc:
             raise _missing(what, exc) from exc
+        except (ServiceRequestError, ServiceResponseError) as exc:
+            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise AzureUnavailable(f"{what}: Azure did not answer after {self._attempts} attempt(s) "
+                                   f"({type(exc).__name__}: {reason})") from exc
 
     # -- endpoints and traffic -------------------------------------------------------------------------
     def endpoints(self) -> list[EndpointTraffic]:

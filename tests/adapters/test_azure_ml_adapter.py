@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
 
 from shared.azure_clients import ml_client
-from shared.azure_ml import AzureMLAdapter, InvalidTraffic, ResourceMissing
+from shared.azure_ml import AzureMLAdapter, AzureUnavailable, InvalidTraffic, ResourceMissing
 from tests.fixtures.emulator import EmulatorHandle
 
 ENDPOINT = "credit-ep"
@@ -93,6 +94,32 @@ def test_server_errors_that_persist_surface_after_bounded_retries(emulator: Emul
         adapter.endpoint_traffic(ENDPOINT)
     assert err.value.status_code == 500
     assert len(waits) == 2
+
+
+def test_a_timeout_surfaces_as_a_clear_error_naming_the_resource(emulator: EmulatorHandle) -> None:
+    adapter = AzureMLAdapter(ml_client(emulator.settings(timeout_seconds=1.0)), retry_attempts=2, sleep=lambda _: None)
+    emulator.control("POST", "faults", {"route": "/onlineEndpoints/credit-ep$", "kind": "timeout", "hang_seconds": 3,
+                                        "count": 2}, expect=201)
+    with pytest.raises(AzureUnavailable, match=r"online endpoint 'credit-ep'.*2 attempt"):
+        adapter.endpoint_traffic(ENDPOINT)
+
+
+def test_a_traffic_change_waits_out_409_while_the_endpoint_is_updating(emulator: EmulatorHandle) -> None:
+    emulator.load(lro={"seconds": 20})  # provisioning takes 20 s / time-scale 20 = 1 s of real time
+    ml = ml_client(emulator.settings(), polling_interval=0.1)
+    busy = ml.online_endpoints.get(ENDPOINT)
+    busy.traffic = {"blue": 80, "green": 20}
+    ml.online_endpoints.begin_create_or_update(busy)  # not waited for: the endpoint is Updating now
+    waits: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        waits.append(seconds)
+        time.sleep(seconds)
+
+    after = AzureMLAdapter(ml, sleep=sleep).set_traffic(ENDPOINT, {"blue": 100, "green": 0})
+    assert after.traffic["blue"] == 100 and after.traffic.get("green", 0) == 0
+    assert waits, "the adapter should have waited at least once on 409 Conflict"
+    assert [h["traffic"] for h in traffic_history(emulator)][-2:] == [{"blue": 80, "green": 20}, {"blue": 100}]
 
 
 def test_lists_and_gets_model_versions(adapter: AzureMLAdapter) -> None:
