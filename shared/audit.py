@@ -34,7 +34,9 @@ class AuditRecord:
 
 
 def _hour_blob(at: datetime) -> str:
-    return f"{PREFIX}{at:%Y/%m/%d/%H}.jsonl"
+    """Hour blobs are named in UTC; a time with another offset must land in (or start at) the same blob."""
+    utc = at.astimezone(UTC) if at.tzinfo else at
+    return f"{PREFIX}{utc:%Y/%m/%d/%H}.jsonl"
 
 
 class AuditLog:
