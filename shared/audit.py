@@ -88,8 +88,11 @@ def parse_since(raw: str | None, now: datetime) -> datetime:
         return now - timedelta(hours=24)
     text = raw.strip()
     units = {"m": "minutes", "h": "hours", "d": "days"}
-    if text[-1:] in units and text[:-1].isdigit():
-        return now - timedelta(**{units[text[-1]]: int(text[:-1])})
+    if text[-1:] in units and text[:-1].isascii() and text[:-1].isdigit():
+        try:
+            return now - timedelta(**{units[text[-1]]: int(text[:-1])})
+        except OverflowError:
+            raise ValueError(f"since={raw!r} reaches back before the year 1") from None
     try:
         parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError as exc:

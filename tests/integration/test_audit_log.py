@@ -72,3 +72,9 @@ def test_since_with_a_utc_offset_reads_the_hour_blobs_of_that_instant(container:
     since = parse_since("2026-03-01T14:00:00+02:00", datetime(2026, 3, 1, 13, tzinfo=UTC))  # 12:00 UTC
     records, _ = AuditLog(container).read(since, 10)
     assert [r.subject for r in records] == ["kept"]
+
+
+@pytest.mark.parametrize("raw", ["99999999d", "²h"])
+def test_parse_since_rejects_out_of_range_ages_with_a_message(raw: str) -> None:
+    with pytest.raises(ValueError, match=r"since="):
+        parse_since(raw, datetime(2026, 1, 2, tzinfo=UTC))
