@@ -5,7 +5,8 @@ A delivery is (notification event x sink) with a deterministic id `<alertId>.<se
 pending blob. The relay takes a 60 s lease on it, checks it is not already done, sends once, then records
 the outcome: delivered (done record, pending removed), retry later (backoff, Retry-After honoured), or
 dead-lettered after the last attempt or a non-retryable answer (kept in deadletter/, never lost). Per
-alert and sink, events go out in sequence order, so a resolve never overtakes its trigger.
+fingerprint and sink, events go out in (episode, sequence) order, so a resolve never overtakes its trigger
+nor the next episode's trigger.
 
 This module decides *when* to send; sinks decide *how*. It must never decide whether an alert should
 notify (lifecycle.py does) and never let a secret into a record or a log (errors come redacted).
