@@ -34,7 +34,9 @@ class AuditRecord:
 
 
 def _hour_blob(at: datetime) -> str:
-    return f"{PREFIX}{at:%Y/%m/%d/%H}.jsonl"
+    """Hour blobs are named in UTC; a time with another offset must land in (or start at) the same blob."""
+    utc = at.astimezone(UTC) if at.tzinfo else at
+    return f"{PREFIX}{utc:%Y/%m/%d/%H}.jsonl"
 
 
 class AuditLog:
@@ -86,8 +88,11 @@ def parse_since(raw: str | None, now: datetime) -> datetime:
         return now - timedelta(hours=24)
     text = raw.strip()
     units = {"m": "minutes", "h": "hours", "d": "days"}
-    if text[-1:] in units and text[:-1].isdigit():
-        return now - timedelta(**{units[text[-1]]: int(text[:-1])})
+    if text[-1:] in units and text[:-1].isascii() and text[:-1].isdigit():
+        try:
+            return now - timedelta(**{units[text[-1]]: int(text[:-1])})
+        except OverflowError:
+            raise ValueError(f"since={raw!r} reaches back before the year 1") from None
     try:
         parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError as exc:

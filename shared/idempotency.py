@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -28,11 +29,13 @@ ClaimStatus = Literal["new", "duplicate", "busy"]
 @dataclass(frozen=True)
 class Claim:
     """`new`: you hold the claim, do the work, then `complete`. `duplicate`: done before. `busy`: someone
-    else holds a fresh claim right now."""
+    else holds a fresh claim right now. `token` names a `new` claim, so that giving it back can never delete
+    the claim or the completion of whoever took it over meanwhile."""
 
     status: ClaimStatus
     key: str
     previous: dict[str, Any] | None = None
+    token: str | None = None
 
 
 def blob_name(key: str) -> str:
@@ -53,10 +56,11 @@ class IdempotencyStore:
         from azure.core.exceptions import ResourceExistsError, ResourceModifiedError, ResourceNotFoundError
 
         blob = self._container.get_blob_client(blob_name(key))
-        body = json.dumps({"state": "claimed", "key": key, "claimed_at": self._clock().isoformat()})
+        token = uuid.uuid4().hex
+        body = json.dumps({"state": "claimed", "key": key, "claimed_at": self._clock().isoformat(), "token": token})
         try:
             blob.upload_blob(body, overwrite=False)
-            return Claim("new", key)
+            return Claim("new", key, token=token)
         except ResourceExistsError:
             pass
         try:
@@ -74,18 +78,27 @@ class IdempotencyStore:
                              match_condition=MatchConditions.IfNotModified)
         except ResourceModifiedError:
             return Claim("busy", key, record)
-        return Claim("new", key, record)
+        return Claim("new", key, record, token=token)
 
     def complete(self, key: str, outcome: dict[str, Any] | None = None) -> None:
         blob = self._container.get_blob_client(blob_name(key))
         body = {"state": "done", "key": key, "done_at": self._clock().isoformat(), "outcome": outcome or {}}
         blob.upload_blob(json.dumps(body, default=str), overwrite=True)
 
-    def release(self, key: str) -> None:
-        """Give a claim back after a failure, so a retry can take it at once instead of after the timeout."""
-        from azure.core.exceptions import ResourceNotFoundError
+    def release(self, key: str, token: str | None = None) -> None:
+        """Give a claim back after a failure, so a retry can take it at once instead of after the timeout.
 
+        A slow holder may have been taken over as stale: its late release must not delete the new holder's
+        claim (pass the claim's `token`) nor, ever, a completed record (that would let the work run again)."""
+        from azure.core import MatchConditions
+        from azure.core.exceptions import ResourceModifiedError, ResourceNotFoundError
+
+        blob = self._container.get_blob_client(blob_name(key))
         try:
-            self._container.delete_blob(blob_name(key))
-        except ResourceNotFoundError:
-            pass
+            download = blob.download_blob()
+            record = json.loads(download.readall())
+            if record.get("state") == "done" or (token is not None and record.get("token") != token):
+                return
+            blob.delete_blob(etag=download.properties.etag, match_condition=MatchConditions.IfNotModified)
+        except (ResourceNotFoundError, ResourceModifiedError):
+            pass  # gone already, or changed since we read it: no longer ours to give back

@@ -23,7 +23,7 @@ class Audit(Protocol):
 class Claims(Protocol):
     def claim(self, key: str): ...  # -> shared.idempotency.Claim
     def complete(self, key: str, outcome: dict | None = None) -> None: ...
-    def release(self, key: str) -> None: ...
+    def release(self, key: str, token: str | None = None) -> None: ...
 
 
 class EventInFlight(RuntimeError):
@@ -60,7 +60,7 @@ class Intake:
         try:
             self.send_job(routing.job.to_json())
         except Exception:
-            self.claims.release(key)
+            self.claims.release(key, claim.token)
             raise
         self.claims.complete(key, {"job_id": routing.job.id})
         self.audit.append("event", subject, "accepted", {**details, "job_id": routing.job.id,

@@ -39,13 +39,20 @@ class Sweep:
             state = "ran" if claim.status == "duplicate" else "running"
             self.audit.append("timer", "scheduled_sweep", "skipped", {"slot": slot, "reason": f"slot already {state}"})
             return "skipped"
-        jobs = []
-        for ws in self.allowed_workspaces:
-            digest = hashlib.sha256(ws.lower().encode()).hexdigest()[:12]
-            job = Job(id=f"sweep-{slot}-{digest}", kind="scheduled_sweep", workspace_id=ws,
-                      source_event_id=f"timer-{slot}", source_event_type="timer", created_at=now.isoformat())
-            self.send_job(job.to_json())
-            jobs.append(job.id)
+        jobs: list[str] = []
+        try:
+            for ws in self.allowed_workspaces:
+                digest = hashlib.sha256(ws.lower().encode()).hexdigest()[:12]
+                job = Job(id=f"sweep-{slot}-{digest}", kind="scheduled_sweep", workspace_id=ws,
+                          source_event_id=f"timer-{slot}", source_event_type="timer", created_at=now.isoformat())
+                self.send_job(job.to_json())
+                jobs.append(job.id)
+        except Exception as exc:
+            # Give the slot back so a retry (or a run by hand) can do it now; jobs already sent are deduped by id.
+            self.claims.release(key, claim.token)
+            self.audit.append("timer", "scheduled_sweep", "failed", {"slot": slot, "jobs_sent": jobs,
+                                                                    "reason": f"{type(exc).__name__}: {exc}"})
+            raise
         self.claims.complete(key, {"jobs": jobs})
         self.audit.append("timer", "scheduled_sweep", "executed", {"slot": slot, "past_due": past_due, "jobs": jobs})
         return "executed"

@@ -49,7 +49,7 @@ class Worker:
         try:
             outcome = handler(job) if handler else {"note": f"no check is wired for {job.kind} yet"}
         except Exception as exc:
-            self.claims.release(key)
+            self.claims.release(key, claim.token)
             self._failed(subject, dequeue_count, f"{type(exc).__name__}: {exc}", {"job_id": job.id})
             raise
         self.claims.complete(key, outcome)

@@ -195,6 +195,8 @@ class AlertApi:
                 ends_at = start + parse_duration(request.duration)
             except ValueError as exc:
                 raise ApiError(400, f"duration: {exc}") from exc
+            except OverflowError as exc:
+                raise ApiError(400, "duration: startsAt + duration is after the year 9999") from exc
         else:
             ends_at = request.ends_at  # type: ignore[assignment]
         try:

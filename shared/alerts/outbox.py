@@ -5,7 +5,8 @@ A delivery is (notification event x sink) with a deterministic id `<alertId>.<se
 pending blob. The relay takes a 60 s lease on it, checks it is not already done, sends once, then records
 the outcome: delivered (done record, pending removed), retry later (backoff, Retry-After honoured), or
 dead-lettered after the last attempt or a non-retryable answer (kept in deadletter/, never lost). Per
-alert and sink, events go out in sequence order, so a resolve never overtakes its trigger.
+fingerprint and sink, events go out in (episode, sequence) order, so a resolve never overtakes its trigger
+nor the next episode's trigger.
 
 This module decides *when* to send; sinks decide *how*. It must never decide whether an alert should
 notify (lifecycle.py does) and never let a secret into a record or a log (errors come redacted).
@@ -21,7 +22,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from shared.alerts.audit import AuditTrail
-from shared.alerts.lifecycle import retry_delay
+from shared.alerts.lifecycle import parse_alert_id, retry_delay
 from shared.alerts.model import DeliveryRecord, Notification, OutboxItem
 from shared.alerts.secrets import Redactor
 from shared.alerts.sinks.base import Notifier, SendOutcome
@@ -68,14 +69,25 @@ def delivery_id(event_id: str, sink: str) -> str:
     return f"{event_id}.{sink}"
 
 
+def _queue_of(entry: PendingEntry) -> tuple[tuple[str, str], tuple[int, int]]:
+    """(fingerprint, sink) and the entry's place in that queue: (episode, seq). Receivers key on the
+    fingerprint (PagerDuty's dedup_key), so one episode's resolve must go before the next one's trigger."""
+    try:
+        fp, episode = parse_alert_id(entry.alert_id)
+    except ValueError:  # not an alert episode (a test notification): its own queue
+        return (entry.alert_id, entry.sink), (0, entry.seq)
+    return (fp, entry.sink), (episode, entry.seq)
+
+
 def heads_due(entries: list[PendingEntry], now: datetime) -> list[PendingEntry]:
-    """For each (alert, sink) queue, its earliest event, if that one is due. A later event never goes
-    before an earlier one is delivered or dead-lettered."""
+    """For each (fingerprint, sink) queue, its earliest event, if that one is due. A later event (of this
+    episode or a later one) never goes before an earlier one is delivered or dead-lettered."""
     heads: dict[tuple[str, str], PendingEntry] = {}
+    places: dict[tuple[str, str], tuple[int, int]] = {}
     for entry in entries:
-        key = (entry.alert_id, entry.sink)
-        if key not in heads or entry.seq < heads[key].seq:
-            heads[key] = entry
+        key, place = _queue_of(entry)
+        if key not in heads or place < places[key]:
+            heads[key], places[key] = entry, place
     return sorted(
         (e for e in heads.values() if e.next_attempt_at <= now), key=lambda e: (e.alert_id, e.seq, e.sink)
     )

@@ -37,21 +37,32 @@ _ISO_DURATION = re.compile(r"^P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.
 _UNITS = {"ms": 0.001, "s": 1, None: 1, "m": 60, "h": 3600, "d": 86400}
 
 
+MAX_DURATION = timedelta(days=36500)
+
+
 class SettingsError(ValueError):
     """One or more settings are wrong; the message lists each by name."""
 
 
 def parse_duration(text: str) -> timedelta:
-    """`90`, `30s`, `5m`, `4h`, `1d`, or ISO 8601 like `PT4H` / `P1DT2H`."""
+    """`90`, `30s`, `5m`, `4h`, `1d`, or ISO 8601 like `PT4H` / `P1DT2H`. At most MAX_DURATION: a longer one
+    would overflow a datetime when added to now (a silence's end, the next repeat) and crash later."""
     raw = text.strip()
     plain = _DURATION.match(raw.lower())
-    if plain:
-        return timedelta(seconds=float(plain.group(1)) * _UNITS[plain.group(2)])
-    iso = _ISO_DURATION.match(raw.upper())
-    if iso and raw.upper() not in ("P", "PT"):
-        days, hours, minutes, seconds = (float(g) if g else 0.0 for g in iso.groups())
-        return timedelta(days=days, hours=hours, minutes=minutes, seconds=seconds)
-    raise ValueError(f"expected a duration like 30s, 5m, 4h, 1d or PT4H, got {text!r}")
+    iso = None if plain else _ISO_DURATION.match(raw.upper())
+    if not plain and not (iso and raw.upper() not in ("P", "PT")):
+        raise ValueError(f"expected a duration like 30s, 5m, 4h, 1d or PT4H, got {text!r}")
+    try:
+        if plain:
+            parsed = timedelta(seconds=float(plain.group(1)) * _UNITS[plain.group(2)])
+        else:
+            days, hours, minutes, seconds = (float(g) if g else 0.0 for g in iso.groups())  # type: ignore[union-attr]
+            parsed = timedelta(days=days, hours=hours, minutes=minutes, seconds=seconds)
+    except OverflowError:
+        parsed = MAX_DURATION + timedelta(days=1)
+    if parsed > MAX_DURATION:
+        raise ValueError(f"at most {MAX_DURATION.days}d, got {text!r}")
+    return parsed
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,7 @@ def audit(req: func.HttpRequest) -> func.HttpResponse:
     except ValueError as exc:
         return error(400, str(exc), parameter="since")
     raw_limit = req.params.get("limit", str(DEFAULT_LIMIT))
-    if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= svc.settings.audit_max_limit:
+    if not (raw_limit.isascii() and raw_limit.isdigit()) or not 1 <= int(raw_limit) <= svc.settings.audit_max_limit:
         return error(400, f"limit={raw_limit!r} must be a whole number from 1 to {svc.settings.audit_max_limit}",
                      parameter="limit")
     records, truncated = svc.audit.read(since, int(raw_limit), kind=req.params.get("kind") or None,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from azure.storage.blob import BlobServiceClient
@@ -90,3 +90,16 @@ def test_hour_prefixes_cover_a_window_crossing_midnight() -> None:
     prefixes = hour_prefixes("ep", "blue", "model_inputs", start, start + timedelta(hours=1))
     assert prefixes == ["modelDataCollector/ep/blue/model_inputs/2024/05/01/23/",
                         "modelDataCollector/ep/blue/model_inputs/2024/05/02/00/"]
+
+
+def test_hour_prefixes_name_utc_folders_for_a_window_given_with_another_offset() -> None:
+    plus_two = timezone(timedelta(hours=2))
+    start = datetime(2024, 5, 2, 1, 30, tzinfo=plus_two)  # 2024-05-01 23:30 UTC
+    prefixes = hour_prefixes("ep", "blue", "model_inputs", start, start + timedelta(hours=1))
+    assert prefixes == ["modelDataCollector/ep/blue/model_inputs/2024/05/01/23/",
+                        "modelDataCollector/ep/blue/model_inputs/2024/05/02/00/"]
+
+
+def test_hour_prefixes_refuse_a_naive_window_with_a_clear_error() -> None:
+    with pytest.raises(ValueError, match="timezone"):
+        hour_prefixes("ep", "blue", "model_inputs", datetime(2024, 5, 1, 10), datetime(2024, 5, 1, 12))

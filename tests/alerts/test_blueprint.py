@@ -204,6 +204,9 @@ def test_silence_is_created_listed_and_mutes_alerts(env, service: AlertService) 
         ),
         ({**SILENCE, "matchers": [{"name": "severity", "value": "high"}]}, "severity must be one of"),
         ({**SILENCE, "duration": "soon"}, "duration: expected a duration"),
+        ({**SILENCE, "duration": "99999999999d"}, "duration: "),
+        ({**SILENCE, "duration": "3000000d"}, "duration: "),
+        ({**SILENCE, "startsAt": "9999-12-31T23:00:00Z"}, "duration: "),
     ],
 )
 def test_bad_silence_is_400_saying_what_is_wrong(env, body: Any, message: str) -> None:

@@ -206,6 +206,23 @@ def test_resolve_never_overtakes_its_trigger(make_service: Build, receivers, clo
     assert kinds(hook) == ["fired", "resolved"]
 
 
+def test_next_episode_trigger_never_overtakes_the_previous_resolve(make_service: Build, receivers, clock) -> None:
+    """Receivers key on the fingerprint (PagerDuty's dedup_key): a late resolve of episode 1 arriving after
+    episode 2's trigger would close the incident of a condition that is firing again."""
+    hook = receivers()
+    service = make_service(MODELWATCH_ALERT_WEBHOOK_URL=hook.url(), MODELWATCH_ALERT_KEEP_FIRING_FOR="0s")
+    first = service.fire(signal()).alert
+    hook.stop()
+    service.clear(first.rule, first.targets, first.labels)  # episode 1's resolve waits in backoff
+    hook.start()
+    second = service.fire(signal()).alert
+    assert second.episode == 2
+    clock.advance(minutes=1)
+    service.tick()
+    sent = [(b["data"]["essentials"]["alertId"], k) for b, k in zip(hook.bodies, kinds(hook), strict=True)]
+    assert sent == [(first.id, "fired"), (first.id, "resolved"), (second.id, "fired")]
+
+
 def test_tick_repairs_a_crash_between_the_alert_write_and_the_outbox(
     make_service: Build, receivers, clock, container
 ) -> None:

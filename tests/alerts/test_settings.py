@@ -105,3 +105,8 @@ def test_http_library_debug_logs_are_redacted(caplog: pytest.LogCaptureFixture) 
             200,
         )
     assert "XXXXsecret" not in caplog.text and "POST ***" in caplog.text
+
+
+def test_a_duration_too_long_for_a_datetime_is_a_settings_error_naming_it() -> None:
+    with pytest.raises(SettingsError, match="MODELWATCH_ALERT_REPEAT_INTERVAL: "):
+        load_settings({"MODELWATCH_ALERT_REPEAT_INTERVAL": "99999999999d"})

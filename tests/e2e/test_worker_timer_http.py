@@ -80,7 +80,8 @@ def test_two_hosts_running_the_timer_at_once_execute_it_once(storage_connection_
 
 
 @pytest.mark.parametrize("params, field", [({"since": "yesterday"}, "since"), ({"limit": "0"}, "limit"),
-                                           ({"limit": "many"}, "limit")])
+                                           ({"limit": "many"}, "limit"), ({"since": "99999999d"}, "since"),
+                                           ({"limit": "²"}, "limit")])
 def test_audit_api_rejects_bad_parameters_naming_them(app: AppClient, params: dict, field: str) -> None:
     response = app.get("/api/audit", **params)
     assert response.status_code == 400

@@ -64,3 +64,17 @@ def test_parse_since_accepts_ages_and_iso_times() -> None:
 def test_parse_since_rejects_garbage_with_a_message() -> None:
     with pytest.raises(ValueError, match=r"since='yesterday'"):
         parse_since("yesterday", datetime.now(UTC))
+
+
+def test_since_with_a_utc_offset_reads_the_hour_blobs_of_that_instant(container: ContainerClient) -> None:
+    at = datetime(2026, 3, 1, 12, 30, tzinfo=UTC)
+    AuditLog(container, clock=lambda: at).append("event", "kept", "accepted")
+    since = parse_since("2026-03-01T14:00:00+02:00", datetime(2026, 3, 1, 13, tzinfo=UTC))  # 12:00 UTC
+    records, _ = AuditLog(container).read(since, 10)
+    assert [r.subject for r in records] == ["kept"]
+
+
+@pytest.mark.parametrize("raw", ["99999999d", "²h"])
+def test_parse_since_rejects_out_of_range_ages_with_a_message(raw: str) -> None:
+    with pytest.raises(ValueError, match=r"since="):
+        parse_since(raw, datetime(2026, 1, 2, tzinfo=UTC))

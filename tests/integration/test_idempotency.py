@@ -55,3 +55,24 @@ def test_unsafe_keys_are_hashed_not_trusted_as_paths(container: ContainerClient)
     assert store.claim("events/../../etc?x=1").status == "new"
     names = [b.name for b in container.list_blobs()]
     assert len(names) == 1 and names[0].startswith("idempotency/hashed/")
+
+
+def test_a_late_release_never_deletes_the_record_of_whoever_took_over(container: ContainerClient) -> None:
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    slow = IdempotencyStore(container, timedelta(seconds=60), clock=lambda: now)
+    later = IdempotencyStore(container, timedelta(seconds=60), clock=lambda: now + timedelta(seconds=61))
+    assert slow.claim("jobs/slow").status == "new"  # its holder is slow, not dead
+    assert later.claim("jobs/slow").status == "new"  # taken over as stale
+    later.complete("jobs/slow", {"ran": True})
+    slow.release("jobs/slow")  # the slow holder fails afterwards and gives its claim back
+    assert later.claim("jobs/slow").status == "duplicate"
+
+
+def test_a_late_release_leaves_the_fresh_claim_of_whoever_took_over(container: ContainerClient) -> None:
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    slow = IdempotencyStore(container, timedelta(seconds=60), clock=lambda: now)
+    later = IdempotencyStore(container, timedelta(seconds=60), clock=lambda: now + timedelta(seconds=61))
+    first = slow.claim("jobs/held")
+    assert later.claim("jobs/held").status == "new"
+    slow.release("jobs/held", first.token)
+    assert later.claim("jobs/held").status == "busy"

@@ -145,3 +145,22 @@ def test_sweep_runs_once_per_slot(container: ContainerClient, queue: QueueClient
     assert outcomes.count("executed") == 1
     [job] = queued(queue)
     assert job.kind == "scheduled_sweep" and "20260501T1205Z" in job.id
+
+
+def test_sweep_whose_enqueue_failed_can_run_its_slot_again_at_once(container: ContainerClient, queue: QueueClient,
+                                                                  audit: AuditLog) -> None:
+    calls = []
+
+    def flaky_send(body: str) -> object:
+        calls.append(body)
+        if len(calls) == 1:
+            raise ConnectionError("queue unreachable")
+        return queue.send_message(body)
+
+    sweep = Sweep((samples.WORKSPACE,), IdempotencyStore(container), flaky_send, audit)
+    now = datetime(2026, 5, 1, 12, 7, tzinfo=UTC)
+    with pytest.raises(ConnectionError):
+        sweep.run(now, past_due=False)
+    assert sweep.run(now + timedelta(seconds=5), past_due=False) == "executed"
+    [job] = queued(queue)
+    assert job.kind == "scheduled_sweep"
