@@ -65,21 +65,55 @@ class AuditLog:
             blob.append_block(record.to_line())
         return record
 
-    def read(self, since: datetime, limit: int, kind: str | None = None, subject: str | None = None
-             ) -> tuple[list[AuditRecord], bool]:
-        """Records at or after `since`, oldest first, at most `limit`; the flag says whether more exist."""
+    def read(self, since: datetime, limit: int, kind: str | None = None, subject: str | None = None,
+             after: AuditCursor | None = None) -> tuple[list[AuditRecord], bool]:
+        """Records at or after `since` (strictly after `after` when paging), oldest first, at most `limit`;
+        the flag says whether more exist. Order is (time, id), so pages never repeat or skip a record."""
+        if after is not None:
+            since = after.at
         first = _hour_blob(since)
         names = sorted(b.name for b in self._container.list_blobs(name_starts_with=PREFIX) if b.name >= first)
         out: list[AuditRecord] = []
         for name in names:
             lines = self._container.download_blob(name).readall().decode().splitlines()
             batch = [AuditRecord(**json.loads(line)) for line in lines if line.strip()]
-            batch = [r for r in batch if datetime.fromisoformat(r.at) >= since
+            batch = [r for r in batch if _key(r) >= (since, "")
+                     and (after is None or _key(r) > (after.at, after.id))
                      and (kind is None or r.kind == kind) and (subject is None or subject in r.subject)]
-            out.extend(sorted(batch, key=lambda r: r.at))
+            out.extend(sorted(batch, key=_key))
             if len(out) > limit:
                 return out[:limit], True
         return out, False
+
+
+@dataclass(frozen=True)
+class AuditCursor:
+    """Where a page ended: the (time, id) of its last record. Opaque to clients as `at|id`."""
+
+    at: datetime
+    id: str
+
+    def encode(self) -> str:
+        return f"{self.at.isoformat()}|{self.id}"
+
+    @classmethod
+    def of(cls, record: AuditRecord) -> AuditCursor:
+        return cls(datetime.fromisoformat(record.at), record.id)
+
+    @classmethod
+    def decode(cls, raw: str) -> AuditCursor:
+        at, sep, record_id = raw.partition("|")
+        try:
+            when = datetime.fromisoformat(at)
+        except ValueError:
+            when = None
+        if not sep or not record_id or when is None or when.tzinfo is None:
+            raise ValueError(f"cursor={raw!r} is not a cursor this API returned (expected 'time|id')")
+        return cls(when, record_id)
+
+
+def _key(record: AuditRecord) -> tuple[datetime, str]:
+    return (datetime.fromisoformat(record.at), record.id)
 
 
 def parse_since(raw: str | None, now: datetime) -> datetime:

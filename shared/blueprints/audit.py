@@ -1,4 +1,7 @@
-"""`GET /api/audit?since=...&limit=...&kind=...&subject=...`: read the audit trail, oldest first."""
+"""`GET /api/audit?since=...&limit=...&kind=...&subject=...[&cursor=...]`: read the audit trail, oldest first.
+
+A truncated page carries `next_cursor`; pass it back as `cursor` (with the same filters) for the next page.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +10,7 @@ from datetime import UTC, datetime
 
 import azure.functions as func
 
-from shared.audit import parse_since
+from shared.audit import AuditCursor, parse_since
 from shared.blueprints.http import error, json_response
 from shared.blueprints.wiring import services
 
@@ -28,10 +31,16 @@ def audit(req: func.HttpRequest) -> func.HttpResponse:
     if not (raw_limit.isascii() and raw_limit.isdigit()) or not 1 <= int(raw_limit) <= svc.settings.audit_max_limit:
         return error(400, f"limit={raw_limit!r} must be a whole number from 1 to {svc.settings.audit_max_limit}",
                      parameter="limit")
+    after = None
+    if req.params.get("cursor"):
+        try:
+            after = AuditCursor.decode(req.params["cursor"])
+        except ValueError as exc:
+            return error(400, str(exc), parameter="cursor")
     records, truncated = svc.audit.read(since, int(raw_limit), kind=req.params.get("kind") or None,
-                                        subject=req.params.get("subject") or None)
+                                        subject=req.params.get("subject") or None, after=after)
     body = {"since": since.isoformat(), "count": len(records), "truncated": truncated,
             "records": [asdict(r) for r in records]}
     if truncated and records:
-        body["next_since"] = records[-1].at
+        body["next_cursor"] = AuditCursor.of(records[-1]).encode()
     return json_response(body)

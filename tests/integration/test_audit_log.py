@@ -78,3 +78,27 @@ def test_since_with_a_utc_offset_reads_the_hour_blobs_of_that_instant(container:
 def test_parse_since_rejects_out_of_range_ages_with_a_message(raw: str) -> None:
     with pytest.raises(ValueError, match=r"since="):
         parse_since(raw, datetime(2026, 1, 2, tzinfo=UTC))
+
+
+def test_paging_with_the_cursor_returns_every_record_once_even_with_equal_times(container: ContainerClient) -> None:
+    from shared.audit import AuditCursor
+
+    t0 = datetime(2026, 4, 1, 9, 0, tzinfo=UTC)
+    log = AuditLog(container, clock=lambda: t0)  # every record at the same instant
+    written = {log.append("event", f"s{i}", "accepted").id for i in range(7)}
+    seen: list[str] = []
+    after = None
+    for _ in range(10):
+        page, more = log.read(t0, 3, after=after)
+        seen += [r.id for r in page]
+        if not more:
+            break
+        after = AuditCursor.decode(AuditCursor.of(page[-1]).encode())
+    assert sorted(seen) == sorted(written) and len(seen) == len(written)
+
+
+def test_a_cursor_that_was_not_issued_is_refused() -> None:
+    from shared.audit import AuditCursor
+
+    with pytest.raises(ValueError, match="not a cursor"):
+        AuditCursor.decode("yesterday")
