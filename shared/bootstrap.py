@@ -15,6 +15,10 @@ from typing import TYPE_CHECKING
 
 from shared.config import JOBS_QUEUE, Settings, load_settings
 
+#: A job may run up to host.json's functionTimeout (10 min); its claim must outlive it, or a duplicate
+#: message could take a running job over and run it twice.
+WORKER_CLAIM_TIMEOUT = timedelta(minutes=15)
+
 if TYPE_CHECKING:
     from azure.storage.blob import ContainerClient
     from azure.storage.queue import QueueClient
@@ -58,7 +62,8 @@ def build_services(env: Mapping[str, str]) -> Services:
         audit=audit,
         claims=claims,
         intake=Intake(settings.allowed_workspaces, claims, queue.send_message, audit),
-        worker=Worker(claims, audit, handlers={}, poison_queue=f"{JOBS_QUEUE}-poison"),
+        worker=Worker(IdempotencyStore(container, WORKER_CLAIM_TIMEOUT), audit, handlers={},
+                      poison_queue=f"{JOBS_QUEUE}-poison"),
         sweep=Sweep(settings.allowed_workspaces, claims, queue.send_message, audit),
     )
 

@@ -37,3 +37,14 @@ def test_exactly_one_function_app_with_the_core_functions() -> None:
 
 def test_loading_the_app_imports_no_sdk_beyond_azure_functions() -> None:
     assert probe()["heavy"] == []
+
+
+def test_a_job_claim_outlives_the_longest_function_run() -> None:
+    from datetime import timedelta
+
+    from shared.bootstrap import WORKER_CLAIM_TIMEOUT
+
+    timeout = json.loads((ROOT / "host.json").read_text())["functionTimeout"]
+    hours, minutes, seconds = (int(x) for x in timeout.split(":"))
+    longest_run = timedelta(hours=hours, minutes=minutes, seconds=seconds)
+    assert longest_run < WORKER_CLAIM_TIMEOUT
