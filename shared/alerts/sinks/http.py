@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -19,6 +20,11 @@ USER_AGENT = "modelwatch-alerts/1.0"
 
 # Decides a 2xx answer's meaning when a status alone is not enough (Teams reports throttling in a 200 body).
 BodyCheck = Callable[[int, str], SendOutcome | None]
+
+
+CONNECT_TIMEOUT = 10.0  # seconds to open a connection
+TOTAL_DEADLINE = 45.0  # seconds for a whole post, well inside the outbox's 60 s delivery lease
+MAX_BODY = 64 * 1024  # bytes of a receiver's answer worth reading
 
 
 class JsonPoster:
@@ -37,6 +43,23 @@ class JsonPoster:
             self._local.session = session
         return session
 
+    def _read_body(self, response: Any, started: float) -> str:
+        """At most MAX_BODY bytes, and never past the total deadline: a receiver that trickles its answer
+        must not hold a delivery longer than the outbox lease (60 s), or another relay would post again."""
+        deadline = started + min(self.timeout * 1.5, TOTAL_DEADLINE)
+        chunks: list[bytes] = []
+        size = 0
+        try:
+            while size < MAX_BODY and time.monotonic() <= deadline:
+                chunk = response.raw.read1(4096)  # whatever has arrived, without waiting to fill the buffer
+                if not chunk:
+                    break
+                chunks.append(chunk)
+                size += len(chunk)
+        finally:
+            response.close()
+        return b"".join(chunks)[:MAX_BODY].decode(response.encoding or "utf-8", errors="replace")
+
     def post(
         self,
         url: Secret | str,
@@ -48,19 +71,21 @@ class JsonPoster:
 
         target = url.reveal() if isinstance(url, Secret) else url
         data = json.dumps(body, separators=(",", ":"), default=str).encode()
+        started = time.monotonic()
         try:
             response = self._session().post(
                 target,
                 data=data,
-                timeout=(self.timeout, self.timeout),
+                timeout=(min(self.timeout, CONNECT_TIMEOUT), self.timeout),
                 allow_redirects=False,
+                stream=True,
                 headers={"Content-Type": "application/json; charset=utf-8", **(headers or {})},
             )
+            text = self._read_body(response, started)
         except requests.Timeout:
             return SendOutcome(ok=False, retryable=True, error=f"timed out after {self.timeout:g}s")
         except requests.RequestException as exc:
             return SendOutcome(ok=False, retryable=True, error=self.redact(f"{type(exc).__name__}: {exc}"))
-        text = response.text or ""
         if 200 <= response.status_code < 300:
             judged = check(response.status_code, text) if check else None
             return judged or SendOutcome.delivered(response.status_code)
