@@ -2,12 +2,15 @@
 
 Stored as hourly append blobs (`audit/YYYY/MM/DD/HH.jsonl`, one JSON record a line). An append
 block is atomic, so concurrent workers never interleave or overwrite each other's records, and
-nothing is ever rewritten. Reading is by time window: `since` picks the first hour blob to open.
+nothing is ever rewritten. An append blob takes at most 50,000 blocks, so a busy hour rolls over to
+segments `HH.s001.jsonl`, `HH.s002.jsonl`, ... (they sort after `HH.jsonl`). Reading is by time
+window: `since` picks the first hour to open; the records of an hour are merged across its segments.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -33,37 +36,70 @@ class AuditRecord:
         return (json.dumps(asdict(self), sort_keys=True, default=str) + "\n").encode()
 
 
-def _hour_blob(at: datetime) -> str:
+SEGMENT_BLOCKS = 45_000  # roll to the next segment before Azure's 50,000-block limit of an append blob
+_SEGMENT_PATTERN = re.compile(r"^(?P<hour>audit/\d{4}/\d{2}/\d{2}/\d{2})(?:\.s(?P<n>\d{3,}))?\.jsonl$")
+
+
+def _hour_blob(at: datetime, segment: int = 0) -> str:
     """Hour blobs are named in UTC; a time with another offset must land in (or start at) the same blob."""
     utc = at.astimezone(UTC) if at.tzinfo else at
-    return f"{PREFIX}{utc:%Y/%m/%d/%H}.jsonl"
+    suffix = f".s{segment:03d}" if segment else ""
+    return f"{PREFIX}{utc:%Y/%m/%d/%H}{suffix}.jsonl"
+
+
+def _hour_of(name: str) -> str | None:
+    match = _SEGMENT_PATTERN.match(name)
+    return match.group("hour") if match else None
 
 
 class AuditLog:
     """Append and read audit records in a blob container (the app's state container)."""
 
-    def __init__(self, container: ContainerClient, clock: Callable[[], datetime] = lambda: datetime.now(UTC)):
+    def __init__(self, container: ContainerClient, clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+                 segment_blocks: int = SEGMENT_BLOCKS) -> None:
         self._container = container
         self._clock = clock
+        self._segment_blocks = segment_blocks
+        self._segments: dict[str, int] = {}  # hour blob -> segment this process appends to
 
     def append(self, kind: str, subject: str, decision: str, details: dict[str, Any] | None = None) -> AuditRecord:
-        from azure.core.exceptions import ResourceExistsError, ResourceNotFoundError
+        from azure.core.exceptions import HttpResponseError
 
         now = self._clock()
         record = AuditRecord(
             id=str(uuid.uuid4()), at=now.isoformat(), kind=kind, subject=subject, decision=decision,
             details=details or {},
         )
-        blob = self._container.get_blob_client(_hour_blob(now))
+        hour = _hour_blob(now)
+        segment = self._segments.get(hour, 0)
+        for _ in range(1000):  # each turn moves to a later segment; far more than an hour can fill
+            try:
+                committed = self._append(_hour_blob(now, segment), record.to_line())
+            except HttpResponseError as exc:
+                if getattr(exc, "error_code", None) != "BlockCountExceedsLimit":
+                    raise
+                segment += 1  # full (another process filled it): the next segment
+                continue
+            if committed >= self._segment_blocks:
+                segment += 1  # full enough: the next record opens the next segment
+            self._segments = {hour: segment}  # only the current hour is worth remembering
+            return record
+        raise RuntimeError(f"audit: no writable segment for {hour}")
+
+    def _append(self, name: str, line: bytes) -> int:
+        """Append one block, creating the blob if needed; returns the blob's committed block count."""
+        from azure.core.exceptions import ResourceExistsError, ResourceNotFoundError
+
+        blob = self._container.get_blob_client(name)
         try:
-            blob.append_block(record.to_line())
+            result = blob.append_block(line)
         except ResourceNotFoundError:
             try:
                 blob.create_append_blob(if_none_match="*")
             except ResourceExistsError:
                 pass  # another writer created it first; append to theirs
-            blob.append_block(record.to_line())
-        return record
+            result = blob.append_block(line)
+        return int(result.get("blob_committed_block_count") or 0)
 
     def read(self, since: datetime, limit: int, kind: str | None = None, subject: str | None = None,
              after: AuditCursor | None = None) -> tuple[list[AuditRecord], bool]:
@@ -71,11 +107,16 @@ class AuditLog:
         the flag says whether more exist. Order is (time, id), so pages never repeat or skip a record."""
         if after is not None:
             since = after.at
-        first = _hour_blob(since)
-        names = sorted(b.name for b in self._container.list_blobs(name_starts_with=PREFIX) if b.name >= first)
+        first = _hour_of(_hour_blob(since))
+        hours: dict[str, list[str]] = {}
+        for blob in self._container.list_blobs(name_starts_with=PREFIX):
+            hour = _hour_of(blob.name)
+            if hour is not None and first is not None and hour >= first:
+                hours.setdefault(hour, []).append(blob.name)
         out: list[AuditRecord] = []
-        for name in names:
-            lines = self._container.download_blob(name).readall().decode().splitlines()
+        for hour in sorted(hours):
+            lines = [line for name in sorted(hours[hour])
+                     for line in self._container.download_blob(name).readall().decode().splitlines()]
             batch = [AuditRecord(**json.loads(line)) for line in lines if line.strip()]
             batch = [r for r in batch if _key(r) >= (since, "")
                      and (after is None or _key(r) > (after.at, after.id))

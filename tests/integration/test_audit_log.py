@@ -102,3 +102,24 @@ def test_a_cursor_that_was_not_issued_is_refused() -> None:
 
     with pytest.raises(ValueError, match="not a cursor"):
         AuditCursor.decode("yesterday")
+
+
+def test_a_full_hour_blob_rolls_over_to_segments_and_reads_back_whole(container: ContainerClient) -> None:
+    t0 = datetime(2026, 5, 2, 8, 15, tzinfo=UTC)
+    log = AuditLog(container, clock=lambda: t0, segment_blocks=3)
+    written = [log.append("job", f"s{i}", "done").id for i in range(8)]
+    names = sorted(b.name for b in container.list_blobs(name_starts_with="audit/"))
+    assert names == ["audit/2026/05/02/08.jsonl", "audit/2026/05/02/08.s001.jsonl", "audit/2026/05/02/08.s002.jsonl"]
+    records, truncated = AuditLog(container).read(t0 - timedelta(minutes=1), 100)
+    assert sorted(r.id for r in records) == sorted(written) and not truncated
+
+
+def test_a_second_writer_finds_the_next_segment_when_one_is_full(container: ContainerClient) -> None:
+    t0 = datetime(2026, 5, 2, 9, 0, tzinfo=UTC)
+    AuditLog(container, clock=lambda: t0, segment_blocks=2).append("job", "a", "done")
+    AuditLog(container, clock=lambda: t0, segment_blocks=2).append("job", "b", "done")  # fills segment 0
+    late = AuditLog(container, clock=lambda: t0, segment_blocks=2)  # a fresh process knows nothing
+    late.append("job", "c", "done")
+    late.append("job", "d", "done")
+    records, _ = AuditLog(container).read(t0, 10)
+    assert sorted(r.subject for r in records) == ["a", "b", "c", "d"]
