@@ -139,11 +139,21 @@ class OutboxRelay:
                 break
             workers = max(1, min(self.policy.max_parallel, len(batch)))
             with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="alert-delivery") as pool:
-                round_reports = list(pool.map(lambda e: self._deliver(e.delivery_id), batch))
+                round_reports = list(pool.map(lambda e: self._deliver_isolated(e.delivery_id), batch))
             reports += round_reports
             if not any(r.outcome in (DELIVERED, DEAD) for r in round_reports):
                 break
         return reports
+
+    def _deliver_isolated(self, delivery: str) -> DeliveryReport:
+        """One delivery's unexpected failure (a corrupt record, storage hiccup) is logged and reported,
+        never allowed to stop the other deliveries of the run; the item stays pending for the next run."""
+        try:
+            return self._deliver(delivery)
+        except Exception as exc:
+            log.exception("delivery %s failed unexpectedly; it stays pending", delivery)
+            reason = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+            return DeliveryReport(delivery, "", RETRYING, error=reason[:300])
 
     def _deliver(self, delivery: str) -> DeliveryReport:
         lease = self.repo.lease_pending(delivery)

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -51,6 +52,8 @@ LEASE_SECONDS = 60
 JSON = ContentSettings(content_type="application/json")
 
 T = TypeVar("T")
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -239,7 +242,18 @@ class AlertRepository:
         ]
 
     def load_alerts(self, ids: Iterable[str]) -> list[Versioned[Alert]]:
-        return [found for alert_id in ids if (found := self.get_alert(alert_id)) is not None]
+        """The alerts that exist and parse. A record that does not parse is logged and left out, so one
+        corrupt blob cannot stop the timer from serving every other alert."""
+        found = []
+        for alert_id in ids:
+            try:
+                alert = self.get_alert(alert_id)
+            except ValueError as exc:  # pydantic's ValidationError and JSON errors are ValueErrors
+                log.error("alert record %s does not parse and is skipped: %s", alert_id, str(exc).splitlines()[0])
+                continue
+            if alert is not None:
+                found.append(alert)
+        return found
 
     # -- reports and the notification log ------------------------------------------------------------
 
@@ -307,15 +321,18 @@ class AlertRepository:
         entries = []
         for blob in self._list(PENDING, metadata=True):
             meta = blob.metadata or {}
-            entries.append(
-                PendingEntry(
-                    delivery_id=blob.name.removeprefix(PENDING).removesuffix(".json"),
-                    alert_id=meta.get("alert", ""),
-                    seq=int(meta.get("seq", "0")),
-                    sink=meta.get("sink", ""),
-                    next_attempt_at=datetime.fromisoformat(meta["next"]),
+            try:
+                entries.append(
+                    PendingEntry(
+                        delivery_id=blob.name.removeprefix(PENDING).removesuffix(".json"),
+                        alert_id=meta.get("alert", ""),
+                        seq=int(meta.get("seq", "0")),
+                        sink=meta.get("sink", ""),
+                        next_attempt_at=datetime.fromisoformat(meta["next"]),
+                    )
                 )
-            )
+            except (KeyError, ValueError) as exc:  # a blob without our metadata: skip it, keep draining
+                log.error("pending delivery %s has unreadable metadata and is skipped: %r", blob.name, exc)
         return entries
 
     def lease_pending(self, delivery_id: str) -> BlobLeaseClient | None:

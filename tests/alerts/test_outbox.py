@@ -272,3 +272,18 @@ def test_webhook_secret_never_reaches_logs_records_or_audit(
     assert dead.last_error.startswith("HTTP 500: echo ***" if failure == "500" else "ConnectionError")
     for text in [caplog.text, json.dumps(audit.records, default=str), *stored]:
         assert "SECRET" not in text  # ...without the secret
+
+
+def test_a_corrupt_record_never_stops_the_other_deliveries(make_service: Build, receivers, clock, container) -> None:
+    hook = receivers()
+    service = make_service(MODELWATCH_ALERT_WEBHOOK_URL=hook.url(), MODELWATCH_ALERT_DELIVER_INLINE="false")
+    service.fire(signal())
+    # a corrupt alert record behind an active marker, and a corrupt pending delivery, next to the good one
+    container.upload_blob("alerts/records/0123456789abcdef-1.json", b"{not json", overwrite=True)
+    container.upload_blob("alerts/active/0123456789abcdef-1", b"", overwrite=True)
+    container.upload_blob("outbox/pending/broken.json", b"{not json", overwrite=True,
+                          metadata={"alert": "x", "seq": "1", "sink": "webhook", "next": clock.now.isoformat()})
+    container.upload_blob("outbox/pending/no-metadata.json", b"{}", overwrite=True)
+    report = service.tick()
+    assert kinds(hook) == ["fired"]
+    assert any(d.delivery_id == "broken" and d.outcome == "retrying" for d in report.deliveries)
