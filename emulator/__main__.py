@@ -59,14 +59,9 @@ def main(argv: list[str] | None = None) -> int:
     import uvicorn
 
     from emulator.app import Settings, create_app
+    from shared.config import expand_connection_string
 
-    conn = args.storage_connection_string
-    if conn == "UseDevelopmentStorage=true":
-        conn = (
-            "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1"
-            "OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;BlobEndpoint=http://127.0.0.1:10000/"
-            "devstoreaccount1;"
-        )
+    conn = expand_connection_string(args.storage_connection_string) if args.storage_connection_string else None
     settings = Settings(
         storage_connection_string=conn,
         time_scale=args.time_scale,

@@ -21,14 +21,14 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from shared.config import AZURITE_ACCOUNT, AZURITE_KEY
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 AZURITE_BIN = REPO_ROOT / "node_modules" / ".bin" / "azurite"
 DEFAULT_LOCATION = REPO_ROOT / ".azurite"
 
-# Azurite's published development account. This is not a secret: it is the fixed key every Azurite
-# install uses (https://learn.microsoft.com/azure/storage/common/storage-use-azurite).
-DEV_ACCOUNT = "devstoreaccount1"
-DEV_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+# Azurite's published development account (not a secret: every Azurite install uses it).
+DEV_ACCOUNT, DEV_KEY = AZURITE_ACCOUNT, AZURITE_KEY
 
 
 def free_port() -> int:
