@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.requests import Request
@@ -35,6 +35,9 @@ def _emu(request: Request) -> Emulator:
     return request.app.state.emulator
 
 
+M = TypeVar("M", bound=BaseModel)
+
+
 def _bad(message: str, status: int = 400) -> JSONResponse:
     return JSONResponse({"error": message}, status_code=status)
 
@@ -50,6 +53,16 @@ async def _body(request: Request) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise ValueError("body must be a JSON object")
     return body
+
+
+async def _parse(request: Request, model: type[M]) -> M | JSONResponse:
+    """The request body as `model`, or the 400 answer that says what is wrong with it."""
+    try:
+        return model.model_validate(await _body(request))
+    except ValidationError as exc:
+        return _bad(_validation(exc))
+    except ValueError as exc:
+        return _bad(str(exc))
 
 
 def _validation(exc: ValidationError) -> str:
@@ -97,12 +110,9 @@ async def time_get(request: Request) -> Response:
 
 
 async def time_advance(request: Request) -> Response:
-    try:
-        spec = Advance.model_validate(await _body(request))
-    except ValidationError as exc:
-        return _bad(_validation(exc))
-    except ValueError as exc:
-        return _bad(str(exc))
+    spec = await _parse(request, Advance)
+    if isinstance(spec, JSONResponse):
+        return spec
     delta = timedelta(minutes=spec.minutes, hours=spec.hours)
     if delta > timedelta(days=62):
         return _bad("advance at most 62 days per call")
@@ -111,12 +121,9 @@ async def time_advance(request: Request) -> Response:
 
 async def traffic(request: Request) -> Response:
     emu = _emu(request)
-    try:
-        spec = Traffic.model_validate(await _body(request))
-    except ValidationError as exc:
-        return _bad(_validation(exc))
-    except ValueError as exc:
-        return _bad(str(exc))
+    spec = await _parse(request, Traffic)
+    if isinstance(spec, JSONResponse):
+        return spec
     names = list(emu.world.endpoints)
     name = spec.endpoint or (names[0] if len(names) == 1 else None)
     if name not in emu.world.endpoints:
@@ -141,10 +148,9 @@ async def set_behaviour(request: Request) -> Response:
     dep = ep.deployments.get(request.path_params["deployment"].lower()) if ep else None
     if dep is None:
         return _bad("unknown endpoint or deployment", 404)
-    try:
-        spec = BehaviourChange.model_validate(await _body(request))
-    except ValidationError as exc:
-        return _bad(_validation(exc))
+    spec = await _parse(request, BehaviourChange)
+    if isinstance(spec, JSONResponse):
+        return spec
     if spec.latency_ms:
         dep.behaviour.latency = spec.latency_ms
     if spec.error_rate is not None:
@@ -234,12 +240,9 @@ async def deliveries(request: Request) -> Response:
 
 
 async def faults_post(request: Request) -> Response:
-    try:
-        spec = FaultSpec.model_validate(await _body(request))
-    except ValidationError as exc:
-        return _bad(_validation(exc))
-    except ValueError as exc:
-        return _bad(str(exc))
+    spec = await _parse(request, FaultSpec)
+    if isinstance(spec, JSONResponse):
+        return spec
     return JSONResponse(_emu(request).faults.add(spec).as_dict(), status_code=201)
 
 
@@ -253,12 +256,9 @@ async def faults_delete(request: Request) -> Response:
 
 async def subscriptions_post(request: Request) -> Response:
     emu = _emu(request)
-    try:
-        spec = Subscription.model_validate(await _body(request))
-    except ValidationError as exc:
-        return _bad(_validation(exc))
-    except ValueError as exc:
-        return _bad(str(exc))
+    spec = await _parse(request, Subscription)
+    if isinstance(spec, JSONResponse):
+        return spec
     sub = emu.bus.add(spec)
     if not await emu.bus.validate(sub):
         emu.bus.remove(spec.name)
