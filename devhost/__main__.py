@@ -105,6 +105,7 @@ def serve(host: Host, bind: str, port: int) -> int:
         access_log=False,
         lifespan="on",
         timeout_graceful_shutdown=int(host.config.shutdown_grace),
+        timeout_keep_alive=120,  # as Azure's front ends: clients reusing pooled connections must not race a close
     )
     server = _Server(config)
     server.run()

@@ -69,7 +69,10 @@ def main(argv: list[str] | None = None) -> int:
         blob_endpoint=_blob_endpoint(conn),
     )
     app = create_app(scenario, settings)
-    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level.lower(), access_log=False)
+    # Azure's front ends keep idle connections for minutes; uvicorn's 5 s default closes them under SDK
+    # clients that reuse pooled connections, which then fail with "Remote end closed connection".
+    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level.lower(), access_log=False,
+                timeout_keep_alive=120)
     return 0
 
 
