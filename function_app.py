@@ -2,7 +2,7 @@
 
 import azure.functions as func
 
-from shared.blueprints import alerts, audit, events, health, jobs
+from shared.entrypoints import alerts, audit, events, health, jobs
 
 app = func.FunctionApp(http_auth_level=func.AuthLevel.FUNCTION)
 

@@ -23,11 +23,11 @@ if TYPE_CHECKING:
     from azure.storage.blob import ContainerClient
     from azure.storage.queue import QueueClient
 
-    from shared.audit import AuditLog
-    from shared.idempotency import IdempotencyStore
-    from shared.intake import Intake
-    from shared.sweep import Sweep
-    from shared.worker import Worker
+    from shared.adapters.audit import AuditLog
+    from shared.adapters.idempotency import IdempotencyStore
+    from shared.services.intake import Intake
+    from shared.services.sweep import Sweep
+    from shared.services.worker import Worker
 
 
 @dataclass
@@ -43,12 +43,12 @@ class Services:
 
 
 def build_services(env: Mapping[str, str]) -> Services:
-    from shared.audit import AuditLog
-    from shared.idempotency import IdempotencyStore
-    from shared.intake import Intake
-    from shared.storage import job_queue, state_container
-    from shared.sweep import Sweep
-    from shared.worker import Worker
+    from shared.adapters.audit import AuditLog
+    from shared.adapters.idempotency import IdempotencyStore
+    from shared.adapters.storage import job_queue, state_container
+    from shared.services.intake import Intake
+    from shared.services.sweep import Sweep
+    from shared.services.worker import Worker
 
     settings = load_settings(env)
     container = state_container(settings.storage_connection_string, settings.state_container)

@@ -129,6 +129,6 @@ def _audit_trail(container: Any) -> AuditTrail:
     """The app's audit trail (append blobs in the state container); the log when there is no real container."""
     from azure.storage.blob import ContainerClient
 
-    from shared.audit import AuditLog
+    from shared.adapters.audit import AuditLog
 
     return AuditLog(container) if isinstance(container, ContainerClient) else LoggingAudit()

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from shared.azure_clients import ml_client
-from shared.azure_ml import AzureMLAdapter, AzureUnavailable, InvalidTraffic, ResourceMissing
+from shared.adapters.azure_clients import ml_client
+from shared.adapters.azure_ml import AzureMLAdapter, AzureUnavailable, InvalidTraffic, ResourceMissing
 from tests.fixtures.emulator import EmulatorHandle
 
 ENDPOINT = "credit-ep"

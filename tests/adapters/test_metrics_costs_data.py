@@ -8,10 +8,10 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 from azure.storage.blob import BlobServiceClient
 
-from shared.azure_clients import cost_client, metrics_client
-from shared.collected_data import CollectedData, hour_prefixes
-from shared.costs import CostsAdapter
-from shared.metrics import MetricsAdapter
+from shared.adapters.azure_clients import cost_client, metrics_client
+from shared.adapters.collected_data import CollectedData, hour_prefixes
+from shared.adapters.costs import CostsAdapter
+from shared.adapters.metrics import MetricsAdapter
 from tests.fixtures.emulator import EmulatorHandle
 
 START = datetime(2024, 5, 1, 10, 0, tzinfo=UTC)  # the test scenario's clock start

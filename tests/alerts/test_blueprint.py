@@ -15,7 +15,7 @@ from azure.functions.timer import TimerRequest
 
 from shared.alerts.bootstrap import build_alert_service
 from shared.alerts.service import AlertService
-from shared.blueprints import alerts as bp_module
+from shared.entrypoints import alerts as bp_module
 from tests.alerts.conftest import signal
 from tests.alerts.receivers import Receiver, Reply
 
@@ -291,7 +291,7 @@ def test_routes_methods_and_auth_levels_as_documented() -> None:
 
 def test_loading_the_blueprint_imports_no_heavy_library() -> None:
     code = (
-        "import sys, shared.blueprints.alerts; heavy = ('pydantic', 'requests', 'httpx', 'azure.storage', "
+        "import sys, shared.entrypoints.alerts; heavy = ('pydantic', 'requests', 'httpx', 'azure.storage', "
         "'azure.eventgrid', 'azure.identity'); print([m for m in sys.modules if m.startswith(heavy)])"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

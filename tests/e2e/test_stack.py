@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 import requests
 
-from shared.azure_clients import AzureSettings, ml_client
+from shared.adapters.azure_clients import AzureSettings, ml_client
 from tools.azurite import free_port
 
 REPO = Path(__file__).resolve().parents[2]
@@ -123,7 +123,8 @@ def test_status_command_prints_traffic_latency_quota_and_costs(stack: Stack) -> 
     env = {**os.environ, "MODELWATCH_AZURE_EMULATOR_URL": stack.emulator,
            "MODELWATCH_SUBSCRIPTION_ID": "11111111-2222-3333-4444-555555555555",
            "MODELWATCH_RESOURCE_GROUP": "rg-test", "MODELWATCH_WORKSPACE": "mlw-test"}
-    out = subprocess.run([sys.executable, "-m", "shared.status", "--end", "2024-05-01T11:00:00Z", "--hours", "1",
+    out = subprocess.run([sys.executable, "-m", "shared.entrypoints.status", "--end", "2024-05-01T11:00:00Z",
+                          "--hours", "1",
                           "--days", "2", "--json"], cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     import json
@@ -139,7 +140,7 @@ def test_status_command_prints_traffic_latency_quota_and_costs(stack: Stack) -> 
 
 def test_status_command_names_missing_settings(stack: Stack) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("MODELWATCH_")}
-    out = subprocess.run([sys.executable, "-m", "shared.status"], cwd=REPO, env=env, capture_output=True,
+    out = subprocess.run([sys.executable, "-m", "shared.entrypoints.status"], cwd=REPO, env=env, capture_output=True,
                          text=True, timeout=60)
     assert out.returncode == 2
     assert "MODELWATCH_SUBSCRIPTION_ID" in out.stderr

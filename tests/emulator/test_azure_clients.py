@@ -1,4 +1,4 @@
-"""shared/azure_clients.py: settings from env, lazy imports, the emulator transport."""
+"""shared/adapters/azure_clients.py: settings from env, lazy imports, the emulator transport."""
 
 from __future__ import annotations
 
@@ -7,12 +7,12 @@ import sys
 
 import pytest
 
-from shared.azure_clients import AzureSettings, FakeEntraCredential, SettingsError, credential
+from shared.adapters.azure_clients import AzureSettings, FakeEntraCredential, SettingsError, credential
 
 
 def test_importing_the_factory_loads_no_azure_sdk() -> None:
     code = (
-        "import sys, shared.azure_clients; "
+        "import sys, shared.adapters.azure_clients; "
         "print(sorted(m for m in sys.modules if m.startswith(('azure.', 'requests'))))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout

@@ -15,7 +15,7 @@ from azure.mgmt.costmanagement.models import (
     QueryTimePeriod,
 )
 
-from shared.azure_clients import cost_client
+from shared.adapters.azure_clients import cost_client
 from tests.fixtures.emulator import EmulatorHandle
 
 

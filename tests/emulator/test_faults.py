@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from azure.core.exceptions import HttpResponseError, ServiceResponseError
 
-from shared.azure_clients import ml_client
+from shared.adapters.azure_clients import ml_client
 from tests.fixtures.emulator import EmulatorHandle
 
 ENDPOINT_ROUTE = r"/onlineEndpoints/credit-ep$"

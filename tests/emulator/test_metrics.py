@@ -10,7 +10,7 @@ import pytest
 import requests
 from azure.core.exceptions import HttpResponseError
 
-from shared.azure_clients import metrics_client
+from shared.adapters.azure_clients import metrics_client
 from tests.fixtures.emulator import EmulatorHandle
 
 START = datetime(2024, 5, 1, 10, 0, tzinfo=UTC)

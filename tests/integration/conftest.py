@@ -6,7 +6,7 @@ import pytest
 from azure.storage.blob import ContainerClient
 from azure.storage.queue import QueueClient
 
-from shared.storage import job_queue, state_container
+from shared.adapters.storage import job_queue, state_container
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from azure.storage.blob import ContainerClient
 
-from shared.audit import AuditLog, parse_since
+from shared.adapters.audit import AuditLog, parse_since
 
 
 def test_appended_records_are_read_back_in_order(container: ContainerClient) -> None:
@@ -81,7 +81,7 @@ def test_parse_since_rejects_out_of_range_ages_with_a_message(raw: str) -> None:
 
 
 def test_paging_with_the_cursor_returns_every_record_once_even_with_equal_times(container: ContainerClient) -> None:
-    from shared.audit import AuditCursor
+    from shared.adapters.audit import AuditCursor
 
     t0 = datetime(2026, 4, 1, 9, 0, tzinfo=UTC)
     log = AuditLog(container, clock=lambda: t0)  # every record at the same instant
@@ -98,7 +98,7 @@ def test_paging_with_the_cursor_returns_every_record_once_even_with_equal_times(
 
 
 def test_a_cursor_that_was_not_issued_is_refused() -> None:
-    from shared.audit import AuditCursor
+    from shared.adapters.audit import AuditCursor
 
     with pytest.raises(ValueError, match="not a cursor"):
         AuditCursor.decode("yesterday")

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from azure.storage.blob import ContainerClient
 
-from shared.idempotency import IdempotencyStore
+from shared.adapters.idempotency import IdempotencyStore
 
 
 def test_first_claim_is_new_and_a_completed_key_is_a_duplicate(container: ContainerClient) -> None:

@@ -10,13 +10,13 @@ import pytest
 from azure.storage.blob import ContainerClient
 from azure.storage.queue import QueueClient
 
-from shared.audit import AuditLog
+from shared.adapters.audit import AuditLog
+from shared.adapters.idempotency import IdempotencyStore
 from shared.events import InboundEvent, route_ml_event
-from shared.idempotency import IdempotencyStore
-from shared.intake import EventInFlight, Intake
 from shared.jobs import Job, MalformedJob
-from shared.sweep import Sweep
-from shared.worker import Worker
+from shared.services.intake import EventInFlight, Intake
+from shared.services.sweep import Sweep
+from shared.services.worker import Worker
 from tests.fixtures import events as samples
 
 

@@ -39,6 +39,6 @@ def test_sample_is_valid_for_the_alert_settings() -> None:
 
 
 def test_sample_is_valid_for_the_azure_client_settings() -> None:
-    from shared.azure_clients import AzureSettings
+    from shared.adapters.azure_clients import AzureSettings
 
     assert AzureSettings.from_env(SAMPLE).workspace_id in SAMPLE["MODELWATCH_ALLOWED_WORKSPACES"]

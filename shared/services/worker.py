@@ -12,8 +12,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from shared.intake import Audit, Claims
 from shared.jobs import Job, MalformedJob
+from shared.services.intake import Audit, Claims
 
 MAX_DEQUEUE_COUNT = 5  # the Functions host's default maxDequeueCount
 

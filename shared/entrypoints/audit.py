@@ -10,9 +10,9 @@ from datetime import UTC, datetime
 
 import azure.functions as func
 
-from shared.audit import AuditCursor, parse_since
-from shared.blueprints.http import error, json_response
-from shared.blueprints.wiring import services
+from shared.adapters.audit import AuditCursor, parse_since
+from shared.entrypoints.http import error, json_response
+from shared.entrypoints.wiring import services
 
 bp = func.Blueprint()
 

@@ -1,10 +1,10 @@
-"""`python -m shared.status`: what modelwatch sees of Azure, read through its adapters.
+"""`python -m shared.entrypoints.status`: what modelwatch sees of Azure, read through its adapters.
 
 Prints each online endpoint's traffic split and deployments, the per-deployment latency series, quota
 usage and daily costs. The same code path the checks use, so it answers "can the monitor see my
 workspace?" in Azure (DefaultAzureCredential) and locally (MODELWATCH_AZURE_EMULATOR_URL set).
 
-    python -m shared.status [--endpoint NAME] [--hours 2] [--days 7] [--end ISO8601] [--json]
+    python -m shared.entrypoints.status [--endpoint NAME] [--hours 2] [--days 7] [--end ISO8601] [--json]
 """
 
 from __future__ import annotations
@@ -18,10 +18,10 @@ from typing import Any
 
 
 def collect(endpoint: str | None, end: datetime, hours: float, days: int) -> dict[str, Any]:
-    from shared.azure_clients import AzureSettings, cost_client, metrics_client, ml_client
-    from shared.azure_ml import AzureMLAdapter
-    from shared.costs import CostsAdapter
-    from shared.metrics import MetricsAdapter
+    from shared.adapters.azure_clients import AzureSettings, cost_client, metrics_client, ml_client
+    from shared.adapters.azure_ml import AzureMLAdapter
+    from shared.adapters.costs import CostsAdapter
+    from shared.adapters.metrics import MetricsAdapter
 
     settings = AzureSettings.from_env()
     ml = AzureMLAdapter(ml_client(settings))
@@ -76,7 +76,7 @@ def render(status: dict[str, Any]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m shared.status", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m shared.entrypoints.status", description=__doc__.splitlines()[0])
     parser.add_argument("--endpoint", help="only this online endpoint")
     parser.add_argument("--hours", type=float, default=2.0, help="latency window (default 2 h)")
     parser.add_argument("--days", type=int, default=7, help="cost window (default 7 days)")

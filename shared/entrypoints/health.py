@@ -12,8 +12,8 @@ from typing import Any
 
 import azure.functions as func
 
-from shared.blueprints.http import json_response
 from shared.config import JOBS_QUEUE, SettingsError, load_settings
+from shared.entrypoints.http import json_response
 
 bp = func.Blueprint()
 

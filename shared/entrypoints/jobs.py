@@ -7,9 +7,9 @@ from datetime import UTC, datetime
 
 import azure.functions as func
 
-from shared.blueprints.wiring import services
 from shared.config import JOBS_QUEUE
-from shared.sweep import SWEEP_SCHEDULE
+from shared.entrypoints.wiring import services
+from shared.services.sweep import SWEEP_SCHEDULE
 
 bp = func.Blueprint()
 log = logging.getLogger("modelwatch.jobs")

@@ -1,6 +1,6 @@
 """Event Grid triggers: Azure ML workspace events and ARM resource events for online endpoints.
 
-Both acknowledge fast: route, dedupe, enqueue, audit (shared.intake). A delivery fails (500, so
+Both acknowledge fast: route, dedupe, enqueue, audit (shared.services.intake). A delivery fails (500, so
 Event Grid redelivers) only when the app cannot do its part right now: bad settings, storage down,
 or the same event in flight elsewhere.
 """
@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 import azure.functions as func
 
-from shared.blueprints.wiring import services
+from shared.entrypoints.wiring import services
 from shared.events import InboundEvent, Routing, from_function_event, route_ml_event, route_resource_event
 
 bp = func.Blueprint()

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from shared.retry import call_with_retry
+from shared.adapters.retry import call_with_retry
 
 if TYPE_CHECKING:
     from azure.ai.ml import MLClient

@@ -11,8 +11,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from shared.intake import Audit, Claims
 from shared.jobs import Job
+from shared.services.intake import Audit, Claims
 
 SWEEP_SCHEDULE = "0 */5 * * * *"
 SLOT_MINUTES = 5

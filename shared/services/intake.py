@@ -21,7 +21,7 @@ class Audit(Protocol):
 
 
 class Claims(Protocol):
-    def claim(self, key: str): ...  # -> shared.idempotency.Claim
+    def claim(self, key: str): ...  # -> shared.adapters.idempotency.Claim
     def complete(self, key: str, outcome: dict | None = None) -> None: ...
     def release(self, key: str, token: str | None = None) -> None: ...
 
