@@ -1,4 +1,5 @@
-"""The composition root: settings -> clients -> services. The one place that wires real dependencies.
+"""The composition root: settings -> clock -> clients -> adapters -> services -> job handlers. The one
+place that wires real dependencies.
 
 Built lazily on first use in each worker process and cached, so loading the function app touches no
 storage and imports no SDK. Tests build their own with `build_services(env)`.
@@ -11,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from shared.config import JOBS_QUEUE, Settings, load_settings
 
@@ -24,19 +25,95 @@ if TYPE_CHECKING:
     from azure.storage.queue import QueueClient
 
     from shared.adapters.audit import AuditLog
+    from shared.adapters.azure_clients import AzureSettings
+    from shared.adapters.azure_ml import AzureMLAdapter
+    from shared.adapters.collected_data import CollectedData
+    from shared.adapters.costs import CostsAdapter
     from shared.adapters.idempotency import IdempotencyStore
+    from shared.adapters.metrics import MetricsAdapter
+    from shared.adapters.state import BlobStateStore, BlobVerdictStore
+    from shared.alerts.service import AlertService
+    from shared.clock import Clock
+    from shared.services.checks.base import CheckContext
     from shared.services.intake import Intake
     from shared.services.sweep import Sweep
     from shared.services.worker import Worker
 
 
+class LazyAzure:
+    """The Azure adapters for the configured workspace, each built on first use."""
+
+    def __init__(self, settings: AzureSettings | None) -> None:
+        if settings is None:
+            from shared.services.checks.base import AzureNotConfigured
+
+            raise AzureNotConfigured("no Azure ML workspace is configured: set MODELWATCH_SUBSCRIPTION_ID, "
+                                     "MODELWATCH_RESOURCE_GROUP and MODELWATCH_WORKSPACE")
+        self.settings = settings
+        self.workspace_id = settings.workspace_id
+        self._cache: dict[str, Any] = {}
+
+    def _once(self, name: str, build: Any) -> Any:
+        if name not in self._cache:
+            self._cache[name] = build()
+        return self._cache[name]
+
+    def endpoint_resource_id(self, endpoint: str) -> str:
+        return f"{self.workspace_id}/onlineEndpoints/{endpoint}"
+
+    @property
+    def ml_client(self) -> Any:
+        from shared.adapters.azure_clients import ml_client
+
+        return self._once("ml_client", lambda: ml_client(self.settings))
+
+    @property
+    def ml(self) -> AzureMLAdapter:
+        from shared.adapters.azure_ml import AzureMLAdapter
+
+        return self._once("ml", lambda: AzureMLAdapter(self.ml_client))
+
+    @property
+    def metrics(self) -> MetricsAdapter:
+        from shared.adapters.azure_clients import metrics_client
+        from shared.adapters.metrics import MetricsAdapter
+
+        return self._once("metrics", lambda: MetricsAdapter(metrics_client(self.settings)))
+
+    @property
+    def costs(self) -> CostsAdapter:
+        from shared.adapters.azure_clients import cost_client
+        from shared.adapters.costs import CostsAdapter
+
+        scope = f"/subscriptions/{self.settings.subscription_id}/resourceGroups/{self.settings.resource_group}"
+        return self._once("costs", lambda: CostsAdapter(cost_client(self.settings), scope))
+
+    @property
+    def collected(self) -> CollectedData:
+        """The workspace's default datastore container, where the data collector writes."""
+        from shared.adapters.azure_clients import blob_service_client
+        from shared.adapters.collected_data import CollectedData
+
+        def build() -> CollectedData:
+            store = self.ml_client.datastores.get_default()
+            container = blob_service_client(self.settings).get_container_client(store.container_name)
+            return CollectedData(container)
+
+        return self._once("collected", build)
+
+
 @dataclass
 class Services:
     settings: Settings
+    clock: Clock
     container: ContainerClient
     queue: QueueClient
     audit: AuditLog
     claims: IdempotencyStore
+    alerts: AlertService
+    verdicts: BlobVerdictStore
+    state: BlobStateStore
+    checks: CheckContext
     intake: Intake
     worker: Worker
     sweep: Sweep
@@ -45,25 +122,38 @@ class Services:
 def build_services(env: Mapping[str, str]) -> Services:
     from shared.adapters.audit import AuditLog
     from shared.adapters.idempotency import IdempotencyStore
+    from shared.adapters.state import BlobStateStore, BlobVerdictStore
     from shared.adapters.storage import job_queue, state_container
+    from shared.alerts.bootstrap import build_alert_service
+    from shared.clock import clock_for
+    from shared.services.checks import job_handlers
+    from shared.services.checks.base import CheckContext
     from shared.services.intake import Intake
     from shared.services.sweep import Sweep
     from shared.services.worker import Worker
 
     settings = load_settings(env)
+    clock = clock_for(settings.clock, settings.azure.emulator_url if settings.azure else
+                      env.get("MODELWATCH_AZURE_EMULATOR_URL"))
     container = state_container(settings.storage_connection_string, settings.state_container)
     queue = job_queue(settings.storage_connection_string, JOBS_QUEUE)
     audit = AuditLog(container)
+    # Claims guard against concurrent runs, a wall-time matter: they keep the system clock even locally.
     claims = IdempotencyStore(container, timedelta(seconds=settings.claim_timeout_seconds))
+    alerts = build_alert_service(env, container=container, audit=audit, clock=clock.now)
+    verdicts, state = BlobVerdictStore(container), BlobStateStore(container)
+    checks = CheckContext(settings=settings, clock=clock, audit=audit, alerts=alerts, verdicts=verdicts,
+                          state=state, azure_factory=lambda: LazyAzure(settings.azure),
+                          send_job=queue.send_message)
+    worker = Worker(IdempotencyStore(container, WORKER_CLAIM_TIMEOUT), audit,
+                    handlers=job_handlers(checks), poison_queue=f"{JOBS_QUEUE}-poison",
+                    requeue=lambda message, delay: queue.send_message(message, visibility_timeout=delay),
+                    busy_retry_seconds=int(WORKER_CLAIM_TIMEOUT.total_seconds()) + 5)
     return Services(
-        settings=settings,
-        container=container,
-        queue=queue,
-        audit=audit,
-        claims=claims,
+        settings=settings, clock=clock, container=container, queue=queue, audit=audit, claims=claims,
+        alerts=alerts, verdicts=verdicts, state=state, checks=checks,
         intake=Intake(settings.allowed_workspaces, claims, queue.send_message, audit),
-        worker=Worker(IdempotencyStore(container, WORKER_CLAIM_TIMEOUT), audit, handlers={},
-                      poison_queue=f"{JOBS_QUEUE}-poison"),
+        worker=worker,
         sweep=Sweep(settings.allowed_workspaces, claims, queue.send_message, audit),
     )
 

@@ -1,5 +1,11 @@
-"""Settings of the function app: read from the environment, validated once, with errors that name the
-setting and say what is wrong.
+"""The one settings model of the function app: read from the environment, validated once, with errors
+that name the setting and say what is wrong.
+
+`load_settings(env)` validates everything the app reads (core, Azure, alerts, checks) and raises one
+`SettingsError` listing every problem by setting name, so `/api/health` and every trigger agree on what is
+wrong. The feature areas keep their own small loaders (`shared.adapters.azure_clients.AzureSettings`,
+`shared.alerts.settings`), but they raise this module's `SettingsError` and parse durations with this
+module's `parse_duration`.
 
 Every setting is documented in `local.settings.sample.json` and in the README's settings table. This
 module must stay cheap to import (no Azure SDK, no pydantic): `function_app` imports it at load time.
@@ -10,6 +16,12 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from shared.adapters.azure_clients import AzureSettings
+    from shared.alerts.settings import AlertSettings
 
 #: Queue the Event Grid handlers write jobs to and the worker reads. Fixed (a trigger binding needs
 #: its queue name when the app is indexed); the host moves failed jobs to `modelwatch-jobs-poison`.
@@ -27,23 +39,86 @@ _CONTAINER_NAME = re.compile(r"^(?=.{3,63}$)[a-z0-9]+(-[a-z0-9]+)*$")
 
 
 class SettingsError(ValueError):
-    """One or more settings are missing or invalid. `problems` maps setting name -> what is wrong."""
+    """One or more settings are missing or invalid. `problems` maps setting name -> what is wrong.
 
-    def __init__(self, problems: dict[str, str]) -> None:
-        self.problems = problems
-        lines = "; ".join(f"{name}: {why}" for name, why in problems.items())
-        super().__init__(f"invalid settings: {lines}")
+    A plain message is accepted too (it is filed under "settings"); the message never repeats a value
+    that could be a secret."""
+
+    def __init__(self, problems: Mapping[str, str] | str) -> None:
+        self.problems = dict(problems) if not isinstance(problems, str) else {"settings": problems}
+        if isinstance(problems, str):
+            super().__init__(problems)
+        else:
+            lines = "; ".join(f"{name}: {why}" for name, why in self.problems.items())
+            super().__init__(f"invalid settings: {lines}")
+
+
+_DURATION = re.compile(r"^(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?$")
+_ISO_DURATION = re.compile(r"^P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.\d+)?)S)?)?$")
+_UNITS = {"ms": 0.001, "s": 1, None: 1, "m": 60, "h": 3600, "d": 86400}
+MAX_DURATION = timedelta(days=36500)
+
+
+def parse_duration(text: str) -> timedelta:
+    """`90`, `30s`, `5m`, `4h`, `1d`, or ISO 8601 like `PT4H` / `P1DT2H`. At most MAX_DURATION: a longer one
+    would overflow a datetime when added to now (a silence's end, the next repeat) and crash later."""
+    raw = text.strip()
+    plain = _DURATION.match(raw.lower())
+    iso = None if plain else _ISO_DURATION.match(raw.upper())
+    if not plain and not (iso and raw.upper() not in ("P", "PT")):
+        raise ValueError(f"expected a duration like 30s, 5m, 4h, 1d or PT4H, got {text!r}")
+    try:
+        if plain:
+            parsed = timedelta(seconds=float(plain.group(1)) * _UNITS[plain.group(2)])
+        else:
+            days, hours, minutes, seconds = (float(g) if g else 0.0 for g in iso.groups())  # type: ignore[union-attr]
+            parsed = timedelta(days=days, hours=hours, minutes=minutes, seconds=seconds)
+    except OverflowError:
+        parsed = MAX_DURATION + timedelta(days=1)
+    if parsed > MAX_DURATION:
+        raise ValueError(f"at most {MAX_DURATION.days}d, got {text!r}")
+    return parsed
+
+
+@dataclass(frozen=True)
+class CheckSettings:
+    """When each periodic check runs and the defaults a check falls back on when an endpoint says nothing.
+
+    Cadences follow the data: SLO burn rates need minutes, drift needs a window of traffic, quota moves
+    slowly, and Azure refreshes cost data only a few times a day (so polling it more often only spends the
+    Cost Management rate limit)."""
+
+    slo_every: timedelta = timedelta(minutes=5)
+    drift_every: timedelta = timedelta(hours=1)
+    drift_windows: tuple[timedelta, ...] = (timedelta(hours=1), timedelta(hours=24))
+    quota_every: timedelta = timedelta(hours=1)
+    cost_every: timedelta = timedelta(hours=6)
+    slo_latency_p95_ms: float = 500.0
+    slo_error_rate: float = 0.01
+    slo_min_requests: int = 100
+    cost_budget: str | None = None
+    cost_anomaly_floor: float = 5.0
+    probe_timeout: timedelta = timedelta(seconds=20)
+
+    def cadences(self) -> dict[str, timedelta]:
+        return {"slo": self.slo_every, "drift": self.drift_every, "quota": self.quota_every,
+                "cost": self.cost_every}
 
 
 @dataclass(frozen=True)
 class Settings:
-    """The validated settings the core needs. Feature areas (alerts, Azure adapters) read their own."""
+    """Every validated setting of the app. `azure` is None when no workspace is configured for Azure calls
+    (intake and alerts still work; checks that need Azure say so)."""
 
     storage_connection_string: str = field(repr=False)
     allowed_workspaces: tuple[str, ...]
     state_container: str = "modelwatch"
     claim_timeout_seconds: int = 60
     audit_max_limit: int = 1000
+    checks: CheckSettings = field(default_factory=CheckSettings)
+    azure: AzureSettings | None = field(default=None, repr=False)
+    alerts: AlertSettings | None = field(default=None, repr=False)
+    clock: str = "system"
 
     def workspace_allowed(self, workspace_id: str) -> bool:
         return workspace_id.rstrip("/").lower() in {w.lower() for w in self.allowed_workspaces}
@@ -115,6 +190,15 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         )
 
     claim = _int_setting(env, "MODELWATCH_CLAIM_TIMEOUT_SECONDS", 60, 5, 3600, problems)
+    checks = _check_settings(env, problems)
+    azure = _azure_settings(env, problems)
+    alerts = _alert_settings(env, problems)
+    clock = (env.get("MODELWATCH_CLOCK", "").strip().lower()
+             or ("emulator" if env.get("MODELWATCH_AZURE_EMULATOR_URL", "").strip() else "system"))
+    if clock not in ("system", "emulator"):
+        problems["MODELWATCH_CLOCK"] = f"must be 'system' or 'emulator', got {clock!r}"
+    elif clock == "emulator" and not env.get("MODELWATCH_AZURE_EMULATOR_URL", "").strip():
+        problems["MODELWATCH_CLOCK"] = "'emulator' needs MODELWATCH_AZURE_EMULATOR_URL"
 
     if problems:
         raise SettingsError(problems)
@@ -123,4 +207,88 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         allowed_workspaces=workspaces,
         state_container=container,
         claim_timeout_seconds=claim,
+        checks=checks,
+        azure=azure,
+        alerts=alerts,
+        clock=clock,
     )
+
+
+def _duration_setting(env: Mapping[str, str], name: str, default: timedelta, low: timedelta,
+                      problems: dict[str, str]) -> timedelta:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = parse_duration(raw)
+    except ValueError as exc:
+        problems[name] = str(exc)
+        return default
+    if value < low:
+        problems[name] = f"must be at least {low}, got {raw!r}"
+    return value
+
+
+def _float_setting(env: Mapping[str, str], name: str, default: float, low: float, high: float,
+                   problems: dict[str, str]) -> float:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        problems[name] = f"must be a number, got {raw!r}"
+        return default
+    if not low <= value <= high:
+        problems[name] = f"must be between {low:g} and {high:g}, got {raw}"
+    return value
+
+
+def _check_settings(env: Mapping[str, str], problems: dict[str, str]) -> CheckSettings:
+    minute = timedelta(minutes=1)
+    windows: list[timedelta] = []
+    for part in (env.get("MODELWATCH_DRIFT_WINDOWS", "") or "1h,24h").split(","):
+        if part.strip():
+            try:
+                windows.append(parse_duration(part))
+            except ValueError as exc:
+                problems["MODELWATCH_DRIFT_WINDOWS"] = f"comma-separated durations like 1h,24h: {exc}"
+    if not windows or any(w < timedelta(minutes=5) or w > timedelta(days=31) for w in windows):
+        problems.setdefault("MODELWATCH_DRIFT_WINDOWS", "each window must be from 5m to 31d")
+    return CheckSettings(
+        slo_every=_duration_setting(env, "MODELWATCH_SLO_EVERY", timedelta(minutes=5), minute, problems),
+        drift_every=_duration_setting(env, "MODELWATCH_DRIFT_EVERY", timedelta(hours=1), minute, problems),
+        drift_windows=tuple(windows) or (timedelta(hours=1),),
+        quota_every=_duration_setting(env, "MODELWATCH_QUOTA_EVERY", timedelta(hours=1), minute, problems),
+        cost_every=_duration_setting(env, "MODELWATCH_COST_EVERY", timedelta(hours=6), minute, problems),
+        slo_latency_p95_ms=_float_setting(env, "MODELWATCH_SLO_LATENCY_P95_MS", 500.0, 1.0, 600_000.0, problems),
+        slo_error_rate=_float_setting(env, "MODELWATCH_SLO_ERROR_RATE", 0.01, 1e-6, 0.5, problems),
+        slo_min_requests=_int_setting(env, "MODELWATCH_SLO_MIN_REQUESTS", 100, 1, 10_000_000, problems),
+        cost_budget=env.get("MODELWATCH_COST_BUDGET", "").strip() or None,
+        cost_anomaly_floor=_float_setting(env, "MODELWATCH_COST_ANOMALY_FLOOR", 5.0, 0.0, 1e9, problems),
+        probe_timeout=_duration_setting(env, "MODELWATCH_PROBE_TIMEOUT", timedelta(seconds=20),
+                                        timedelta(seconds=1), problems),
+    )
+
+
+def _azure_settings(env: Mapping[str, str], problems: dict[str, str]) -> AzureSettings | None:
+    from shared.adapters.azure_clients import AzureSettings
+
+    names = ("MODELWATCH_SUBSCRIPTION_ID", "MODELWATCH_RESOURCE_GROUP", "MODELWATCH_WORKSPACE")
+    if not any(env.get(n, "").strip() for n in names):
+        return None
+    try:
+        return AzureSettings.from_env(dict(env))
+    except SettingsError as exc:
+        problems.update(exc.problems)
+        return None
+
+
+def _alert_settings(env: Mapping[str, str], problems: dict[str, str]) -> AlertSettings | None:
+    from shared.alerts.settings import load_settings as load_alert_settings
+
+    try:
+        return load_alert_settings(env)
+    except SettingsError as exc:
+        problems.update(exc.problems)
+        return None

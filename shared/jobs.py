@@ -19,6 +19,7 @@ JOB_KINDS = frozenset({
     "deployment_changed",
     "deployment_deleted",
     "scheduled_sweep",
+    "check",
 })
 
 

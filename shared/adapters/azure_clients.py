@@ -32,8 +32,7 @@ ARM_HOST = "management.azure.com"
 LOGS_HOST = "api.loganalytics.io"
 
 
-class SettingsError(ValueError):
-    """A missing or malformed MODELWATCH_* setting; the message names it."""
+from shared.config import SettingsError  # noqa: E402  (one error type for every setting)
 
 
 @dataclass(frozen=True)
@@ -80,7 +79,7 @@ class AzureSettings:
             if not env.get(n)
         ]
         if missing:
-            raise SettingsError(f"missing setting(s): {', '.join(missing)} (see README, Settings)")
+            raise SettingsError({n: "is required for Azure calls (see README, Settings)" for n in missing})
         return cls(
             subscription_id=env["MODELWATCH_SUBSCRIPTION_ID"],
             resource_group=env["MODELWATCH_RESOURCE_GROUP"],
@@ -102,14 +101,14 @@ def _int(env: dict[str, str], name: str, default: int) -> int:
     try:
         return int(env.get(name) or default)
     except ValueError:
-        raise SettingsError(f"{name} must be an integer, got {env.get(name)!r}") from None
+        raise SettingsError({name: f"must be an integer, got {env.get(name)!r}"}) from None
 
 
 def _float(env: dict[str, str], name: str, default: float) -> float:
     try:
         return float(env.get(name) or default)
     except ValueError:
-        raise SettingsError(f"{name} must be a number, got {env.get(name)!r}") from None
+        raise SettingsError({name: f"must be a number, got {env.get(name)!r}"}) from None
 
 
 # ---- credentials -------------------------------------------------------------------------------

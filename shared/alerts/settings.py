@@ -16,6 +16,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from shared.alerts.secrets import Redactor, Secret
+from shared.config import MAX_DURATION, SettingsError, parse_duration
 
 PAGERDUTY_EVENTS_URL = "https://events.pagerduty.com/v2/enqueue"
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
@@ -32,38 +33,7 @@ DEFAULT_INHIBIT_RULES = [
     }
 ]
 
-_DURATION = re.compile(r"^(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?$")
-_ISO_DURATION = re.compile(r"^P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.\d+)?)S)?)?$")
-_UNITS = {"ms": 0.001, "s": 1, None: 1, "m": 60, "h": 3600, "d": 86400}
-
-
-MAX_DURATION = timedelta(days=36500)
-
-
-class SettingsError(ValueError):
-    """One or more settings are wrong; the message lists each by name."""
-
-
-def parse_duration(text: str) -> timedelta:
-    """`90`, `30s`, `5m`, `4h`, `1d`, or ISO 8601 like `PT4H` / `P1DT2H`. At most MAX_DURATION: a longer one
-    would overflow a datetime when added to now (a silence's end, the next repeat) and crash later."""
-    raw = text.strip()
-    plain = _DURATION.match(raw.lower())
-    iso = None if plain else _ISO_DURATION.match(raw.upper())
-    if not plain and not (iso and raw.upper() not in ("P", "PT")):
-        raise ValueError(f"expected a duration like 30s, 5m, 4h, 1d or PT4H, got {text!r}")
-    try:
-        if plain:
-            parsed = timedelta(seconds=float(plain.group(1)) * _UNITS[plain.group(2)])
-        else:
-            days, hours, minutes, seconds = (float(g) if g else 0.0 for g in iso.groups())  # type: ignore[union-attr]
-            parsed = timedelta(days=days, hours=hours, minutes=minutes, seconds=seconds)
-    except OverflowError:
-        parsed = MAX_DURATION + timedelta(days=1)
-    if parsed > MAX_DURATION:
-        raise ValueError(f"at most {MAX_DURATION.days}d, got {text!r}")
-    return parsed
-
+__all__ = ["MAX_DURATION", "AlertSettings", "SettingsError", "load_settings", "parse_duration"]
 
 @dataclass(frozen=True)
 class AlertSettings:
@@ -262,5 +232,10 @@ def load_settings(env: Mapping[str, str]) -> AlertSettings:
     if settings.backoff_max < settings.backoff:
         r.errors.append("MODELWATCH_ALERT_OUTBOX_BACKOFF_MAX: must be at least the base backoff")
     if r.errors:
-        raise SettingsError("invalid alert settings:\n  " + "\n  ".join(r.errors))
+        raise SettingsError(dict(_named(e) for e in r.errors))
     return settings
+
+
+def _named(problem: str) -> tuple[str, str]:
+    name, _, why = problem.partition(": ")
+    return (name, why) if why else ("alerts", problem)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
 
 import azure.functions as func
 
@@ -26,5 +25,6 @@ def job_worker(msg: func.QueueMessage) -> None:
 @bp.function_name("scheduled_sweep")
 @bp.timer_trigger(arg_name="timer", schedule=SWEEP_SCHEDULE, run_on_startup=False, use_monitor=True)
 def scheduled_sweep(timer: func.TimerRequest) -> None:
-    decision = services().sweep.run(datetime.now(UTC), bool(timer.past_due))
+    svc = services()
+    decision = svc.sweep.run(svc.clock.now(), bool(timer.past_due))
     log.info("scheduled_sweep past_due=%s -> %s", timer.past_due, decision)

@@ -1,9 +1,14 @@
 """The queue-triggered worker: runs each job once, records every outcome in the audit trail.
 
-Checks plug in through `handlers` (job kind -> callable). A job kind without a handler is recorded
-as received, so nothing is silently dropped before its check exists. A message that is not a job, or
-a handler that fails, raises: the host retries it and after 5 attempts moves it to the poison queue;
-the audit trail says why at every attempt.
+Checks plug in through `handlers` (job kind -> callable; `shared.services.checks.job_handlers`). A job
+kind without a handler is recorded as received, so nothing is silently dropped. A message that is not a
+job, or a handler that fails, raises: the host retries it and after 5 attempts moves it to the poison
+queue; the audit trail says why at every attempt.
+
+A job whose claim is held by another attempt is never dropped: that attempt may have died, and this
+message may be the only copy left. The worker puts a copy back on the queue, visible once the claim
+could have gone stale, and only then lets the host delete this one; when the copy comes back, either
+the job is done (duplicate) or the stale claim is taken over and the job runs.
 """
 
 from __future__ import annotations
@@ -14,6 +19,11 @@ from typing import Any
 
 from shared.jobs import Job, MalformedJob
 from shared.services.intake import Audit, Claims
+
+
+class JobBusy(RuntimeError):
+    """Another attempt holds this job's claim and no copy could be re-queued: let the host retry."""
+
 
 MAX_DEQUEUE_COUNT = 5  # the Functions host's default maxDequeueCount
 
@@ -26,9 +36,13 @@ class Worker:
     audit: Audit
     handlers: Mapping[str, JobHandler] = field(default_factory=dict)
     poison_queue: str = "modelwatch-jobs-poison"
+    #: put a message back on the queue, visible after `delay` seconds (None: the job is then retried by the
+    #: host instead, which costs one of its 5 attempts)
+    requeue: Callable[[str, int], object] | None = None
+    busy_retry_seconds: int = 60
 
     def handle(self, message: str, message_id: str, dequeue_count: int) -> str:
-        """Returns the decision: done | duplicate | in-progress-elsewhere. Raises to ask for a retry."""
+        """Returns the decision: done | duplicate | deferred. Raises to ask for a retry."""
         try:
             job = Job.from_json(message)
         except MalformedJob as exc:
@@ -41,21 +55,28 @@ class Worker:
             self.audit.append("job", subject, "duplicate", {"job_id": job.id, "message_id": message_id})
             return "duplicate"
         if claim.status == "busy":
-            # Another copy of this job is running; its own message stays on the queue until it finishes,
-            # so if that worker dies the job is redelivered and taken over. Nothing is lost by skipping.
-            self.audit.append("job", subject, "skipped", {"job_id": job.id, "reason": "in progress elsewhere"})
-            return "in-progress-elsewhere"
+            return self._defer(job, message, message_id, subject)
         handler = self.handlers.get(job.kind)
         try:
-            outcome = handler(job) if handler else {"note": f"no check is wired for {job.kind} yet"}
+            outcome = handler(job) if handler else {"note": f"no handler for job kind {job.kind}"}
+            self.claims.complete(key, outcome)
         except Exception as exc:
             self.claims.release(key, claim.token)
             self._failed(subject, dequeue_count, f"{type(exc).__name__}: {exc}", {"job_id": job.id})
             raise
-        self.claims.complete(key, outcome)
         self.audit.append("job", subject, "done", {"job_id": job.id, "kind": job.kind,
                                                    "dequeue_count": dequeue_count, "outcome": outcome})
         return "done"
+
+    def _defer(self, job: Job, message: str, message_id: str, subject: str) -> str:
+        details = {"job_id": job.id, "message_id": message_id, "reason": "claim held by another attempt"}
+        if self.requeue is None:
+            self.audit.append("job", subject, "busy", {**details, "next": "retried by the host"})
+            raise JobBusy(f"job {job.id} is claimed by another attempt; retry later")
+        self.requeue(message, self.busy_retry_seconds)
+        self.audit.append("job", subject, "deferred", {**details, "next": f"copy re-queued, visible in "
+                                                                          f"{self.busy_retry_seconds}s"})
+        return "deferred"
 
     def _failed(self, subject: str, dequeue_count: int, reason: str, details: dict[str, Any]) -> None:
         last = dequeue_count >= MAX_DEQUEUE_COUNT

@@ -16,7 +16,7 @@ from shared.events import InboundEvent, route_ml_event
 from shared.jobs import Job, MalformedJob
 from shared.services.intake import EventInFlight, Intake
 from shared.services.sweep import Sweep
-from shared.services.worker import Worker
+from shared.services.worker import JobBusy, Worker
 from tests.fixtures import events as samples
 
 
@@ -112,10 +112,57 @@ def test_worker_runs_a_job_once(container: ContainerClient, audit: AuditLog) -> 
     assert runs == ["evt-1"]
 
 
-def test_worker_records_jobs_without_a_check_yet(container: ContainerClient, audit: AuditLog) -> None:
+def test_worker_records_a_job_kind_it_has_no_handler_for(container: ContainerClient, audit: AuditLog) -> None:
     assert Worker(IdempotencyStore(container), audit).handle(job_json(), "m1", 1) == "done"
     records, _ = audit.read(datetime.now(UTC) - timedelta(minutes=5), 10)
-    assert "no check is wired" in json.dumps(records[0].details)
+    assert "no handler for job kind model_registered" in json.dumps(records[0].details)
+
+
+def stale_claim(container: ContainerClient, job_id: str, age: timedelta) -> None:
+    """What an attempt that died mid-job leaves behind: a `claimed` record that is never completed."""
+    claimed = {"state": "claimed", "key": f"jobs/{job_id}", "claimed_at": (datetime.now(UTC) - age).isoformat(),
+               "token": "dead-attempt"}
+    container.upload_blob(f"idempotency/jobs/{job_id}.json", json.dumps(claimed), overwrite=True)
+
+
+def test_a_job_whose_claim_is_held_is_put_back_on_the_queue_not_dropped(container: ContainerClient,
+                                                                       queue: QueueClient, audit: AuditLog) -> None:
+    stale_claim(container, "evt-1", timedelta(minutes=2))  # younger than the worker's claim timeout
+    requeued: list[tuple[str, int]] = []
+    worker = Worker(IdempotencyStore(container, timedelta(minutes=15)), audit, {},
+                    requeue=lambda message, delay: requeued.append((message, delay)), busy_retry_seconds=905)
+    assert worker.handle(job_json(), "m1", 1) == "deferred"
+    assert requeued == [(job_json(), 905)]
+    assert decisions(audit) == ["deferred"]
+
+
+def test_the_requeued_copy_takes_a_dead_attempts_claim_over_and_runs(container: ContainerClient,
+                                                                     audit: AuditLog) -> None:
+    stale_claim(container, "evt-1", timedelta(minutes=16))  # the holder died: its claim went stale meanwhile
+    runs: list[str] = []
+    worker = Worker(IdempotencyStore(container, timedelta(minutes=15)), audit,
+                    {"model_registered": lambda j: runs.append(j.id) or {}}, requeue=lambda m, d: None)
+    assert worker.handle(job_json(), "m2", 1) == "done"
+    assert runs == ["evt-1"]
+
+
+def test_a_held_claim_without_a_way_to_requeue_asks_the_host_to_retry(container: ContainerClient,
+                                                                      audit: AuditLog) -> None:
+    stale_claim(container, "evt-1", timedelta(minutes=2))
+    worker = Worker(IdempotencyStore(container, timedelta(minutes=15)), audit, {})
+    with pytest.raises(JobBusy):
+        worker.handle(job_json(), "m1", 1)
+
+
+def test_a_failure_while_completing_gives_the_claim_back(container: ContainerClient, audit: AuditLog) -> None:
+    class CompleteFails(IdempotencyStore):
+        def complete(self, key: str, outcome: dict | None = None) -> None:
+            raise ConnectionError("storage dropped the connection")
+
+    worker = Worker(CompleteFails(container), audit, {"model_registered": lambda j: {}})
+    with pytest.raises(ConnectionError):
+        worker.handle(job_json(), "m1", 1)
+    assert IdempotencyStore(container).claim("jobs/evt-1").status == "new"  # free for the host's retry
 
 
 def test_worker_failure_is_audited_with_its_reason_and_raised(container: ContainerClient, audit: AuditLog) -> None:

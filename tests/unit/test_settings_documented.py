@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = json.loads((ROOT / "local.settings.sample.json").read_text())["Values"]
 README = (ROOT / "README.md").read_text()
 SOURCES = [path.read_text() for path in (ROOT / "shared").rglob("*.py")]
-USED = sorted({name for text in SOURCES for name in re.findall(r"MODELWATCH_[A-Z_]+", text)})
+USED = sorted({name for text in SOURCES for name in re.findall(r"MODELWATCH_[A-Z0-9_]*[A-Z0-9]", text)})
 
 
 @pytest.mark.parametrize("name", USED)

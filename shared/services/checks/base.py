@@ -1,0 +1,134 @@
+"""What every check shares: the verdict it records, the alerts it fires or clears, and the context it runs in.
+
+A check is `run(ctx, job, now) -> list[Finding]`: it fetches plain data through adapters, asks a pure judge
+in `monitors/` for a decision, and says which alerts hold (`firing=True`) and which cleared. `apply` then
+does the recording the same way for every check: alert service (fire / clear, with keep-firing and
+repeat handled there), the latest verdict per (endpoint, deployment, check) for the on-call API, and one
+audit record carrying the evidence (model and version, profile hash, window, row counts, thresholds).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Protocol
+
+from monitors.verdict import Verdict
+
+if TYPE_CHECKING:
+    from shared.adapters.azure_ml import AzureMLAdapter
+    from shared.adapters.collected_data import CollectedData
+    from shared.adapters.costs import CostsAdapter
+    from shared.adapters.metrics import MetricsAdapter
+    from shared.alerts.model import AlertSignal
+    from shared.alerts.service import AlertService
+    from shared.clock import Clock
+    from shared.config import Settings
+    from shared.jobs import Job
+
+
+class AzureNotConfigured(RuntimeError):
+    """No Azure ML workspace is configured for Azure calls, so a check that needs one cannot run.
+
+    Retrying cannot fix it: the job is recorded as skipped with this reason, and /api/health says so."""
+
+
+class Audit(Protocol):
+    def append(self, kind: str, subject: str, decision: str, details: dict | None = None) -> object: ...
+
+
+class VerdictStore(Protocol):
+    def put(self, verdict: Verdict) -> None: ...
+    def for_endpoint(self, endpoint: str) -> list[Verdict]: ...
+
+
+class Azure(Protocol):
+    """The Azure adapters a check may use, built on first use (a check that needs none costs no SDK import)."""
+
+    workspace_id: str
+
+    @property
+    def ml(self) -> AzureMLAdapter: ...
+    @property
+    def metrics(self) -> MetricsAdapter: ...
+    @property
+    def costs(self) -> CostsAdapter: ...
+    @property
+    def collected(self) -> CollectedData: ...
+    def endpoint_resource_id(self, endpoint: str) -> str: ...
+
+
+class StateStore(Protocol):
+    """Small JSON documents a check keeps between runs (reference profiles, cost cache, schedules)."""
+
+    def get_json(self, name: str) -> dict[str, Any] | None: ...
+    def put_json(self, name: str, value: dict[str, Any]) -> None: ...
+    def get_bytes(self, name: str) -> bytes | None: ...
+    def put_bytes(self, name: str, value: bytes, content_type: str = "application/octet-stream") -> None: ...
+
+
+@dataclass(frozen=True)
+class AlertDecision:
+    """An alert condition and whether it holds now. Cleared conditions resolve after keep-firing."""
+
+    signal: AlertSignal
+    firing: bool
+
+
+@dataclass(frozen=True)
+class Finding:
+    verdict: Verdict
+    alerts: tuple[AlertDecision, ...] = ()
+
+
+@dataclass
+class CheckContext:
+    settings: Settings
+    clock: Clock
+    audit: Audit
+    alerts: AlertService
+    verdicts: VerdictStore
+    state: StateStore
+    azure_factory: Callable[[], Azure]
+    send_job: Callable[[str], object]
+    _azure: Azure | None = None
+
+    @property
+    def azure(self) -> Azure:
+        if self._azure is None:
+            self._azure = self.azure_factory()
+        return self._azure
+
+
+Check = Callable[[CheckContext, "Job", datetime], list[Finding]]
+
+
+def subject_of(workspace_id: str, endpoint: str | None, deployment: str | None) -> str:
+    parts = [workspace_id]
+    if endpoint:
+        parts.append(f"onlineEndpoints/{endpoint}")
+        if deployment:
+            parts.append(f"deployments/{deployment}")
+    return "/".join(parts)
+
+
+def apply(ctx: CheckContext, job: Job, findings: list[Finding]) -> dict[str, Any]:
+    """Record each finding: alerts, the latest verdict, the audit trail. Returns the job's outcome."""
+    out: list[dict[str, Any]] = []
+    for finding in findings:
+        v = finding.verdict
+        fired, cleared = [], []
+        for decision in finding.alerts:
+            alert = ctx.alerts.observe(decision.signal, decision.firing)
+            if decision.firing and alert is not None:
+                fired.append(alert.id)
+            elif alert is not None:
+                cleared.append(alert.id)
+        ctx.verdicts.put(v)
+        ctx.audit.append("check", subject_of(job.workspace_id, v.endpoint, v.deployment), v.status,
+                         {"check": v.check, "job_id": job.id, "summary": v.summary, "evidence": v.evidence,
+                          "alerts_fired": fired, "alerts_cleared": cleared})
+        out.append({"check": v.check, "endpoint": v.endpoint, "deployment": v.deployment, "status": v.status,
+                    "summary": v.summary, "alerts_fired": fired, "alerts_cleared": cleared})
+    return {"verdicts": out}

@@ -1,0 +1,75 @@
+"""The sweep's fan-out: one `check` job per check and target whose cadence is due.
+
+Per-deployment checks (SLO, drift) get one job per deployment of every endpoint the workspace lists now,
+so a deleted endpoint simply stops being checked; workspace checks (quota, cost) get one job. Which
+cadence slot was last enqueued for each (check, target) is kept in one small state document per workspace,
+so a clock that jumps ahead (the emulator, or a sweep that missed slots) still runs each due check once,
+and never a burst of the missed slots. Job ids name the slot, so a re-run of the same sweep (a retried
+job) enqueues nothing the worker would run twice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from shared.jobs import Job
+
+if TYPE_CHECKING:
+    from shared.services.checks.base import CheckContext
+
+PER_DEPLOYMENT = ("slo", "drift")
+PER_WORKSPACE = ("quota", "cost")
+
+
+def slot_start(now: datetime, every: timedelta) -> datetime:
+    """The start of the cadence slot `now` falls in (slots are aligned to the Unix epoch, in UTC)."""
+    seconds = int(every.total_seconds())
+    epoch = int(now.astimezone(UTC).timestamp())
+    return datetime.fromtimestamp(epoch - epoch % seconds, UTC)
+
+
+def _schedule_name(workspace_id: str) -> str:
+    return f"schedule/{hashlib.sha256(workspace_id.lower().encode()).hexdigest()[:16]}.json"
+
+
+def check_job(workspace_id: str, check: str, slot: datetime, source: str, now: datetime,
+              endpoint: str | None = None, deployment: str | None = None, cause: str | None = None,
+              **extra: str) -> Job:
+    """The job of one check for one target and slot; `cause` (an event id) makes an event-driven run its own."""
+    who = "-".join(p for p in (endpoint, deployment) if p) or "workspace"
+    stamp = slot.strftime("%Y%m%dT%H%MZ")
+    suffix = f"-{cause}" if cause else ""
+    return Job(id=f"chk-{check}-{who}-{stamp}{suffix}"[:300], kind="check", workspace_id=workspace_id,
+               source_event_id=source, source_event_type="check",
+               target={k: v for k, v in {"check": check, "endpoint": endpoint or "", "deployment": deployment or "",
+                                         "slot": slot.isoformat(), **extra}.items() if v},
+               created_at=now.isoformat())
+
+
+def fan_out(ctx: CheckContext, job: Job, now: datetime) -> dict[str, Any]:
+    cadences = ctx.settings.checks.cadences()
+    azure = ctx.azure
+    targets: list[tuple[str, str | None, str | None]] = [(c, None, None) for c in PER_WORKSPACE]
+    for endpoint in azure.ml.endpoints():
+        for deployment in azure.ml.deployments(endpoint.endpoint):
+            targets += [(c, endpoint.endpoint, deployment.name) for c in PER_DEPLOYMENT]
+    schedule_name = _schedule_name(job.workspace_id)
+    schedule: dict[str, str] = (ctx.state.get_json(schedule_name) or {}).get("last", {})
+    sent: list[str] = []
+    for check, endpoint, deployment in targets:
+        slot = slot_start(now, cadences[check])
+        key = "/".join(p or "_" for p in (check, endpoint, deployment))
+        if schedule.get(key) == slot.isoformat():
+            continue
+        child = check_job(job.workspace_id, check, slot, job.id, now, endpoint, deployment)
+        ctx.send_job(child.to_json())
+        schedule[key] = slot.isoformat()
+        sent.append(child.id)
+    live = {"/".join(p or "_" for p in t) for t in targets}
+    schedule = {k: v for k, v in schedule.items() if k in live}  # forget deleted endpoints and deployments
+    ctx.state.put_json(schedule_name, {"last": schedule, "at": now.isoformat()})
+    ctx.audit.append("sweep", job.workspace_id, "fanned_out", {"job_id": job.id, "now": now.isoformat(),
+                                                               "jobs": sent, "targets": len(targets)})
+    return {"jobs": sent, "targets": len(targets)}
