@@ -119,7 +119,8 @@ class Services:
     sweep: Sweep
 
 
-def build_services(env: Mapping[str, str]) -> Services:
+def build_services(env: Mapping[str, str], *, jobs_queue: str = JOBS_QUEUE) -> Services:
+    """`jobs_queue` is fixed in the app (a trigger binding names it); tests pass their own."""
     from shared.adapters.audit import AuditLog
     from shared.adapters.idempotency import IdempotencyStore
     from shared.adapters.state import BlobStateStore, BlobVerdictStore
@@ -136,7 +137,7 @@ def build_services(env: Mapping[str, str]) -> Services:
     clock = clock_for(settings.clock, settings.azure.emulator_url if settings.azure else
                       env.get("MODELWATCH_AZURE_EMULATOR_URL"))
     container = state_container(settings.storage_connection_string, settings.state_container)
-    queue = job_queue(settings.storage_connection_string, JOBS_QUEUE)
+    queue = job_queue(settings.storage_connection_string, jobs_queue)
     audit = AuditLog(container)
     # Claims guard against concurrent runs, a wall-time matter: they keep the system clock even locally.
     claims = IdempotencyStore(container, timedelta(seconds=settings.claim_timeout_seconds))
@@ -146,7 +147,7 @@ def build_services(env: Mapping[str, str]) -> Services:
                           state=state, azure_factory=lambda: LazyAzure(settings.azure),
                           send_job=queue.send_message)
     worker = Worker(IdempotencyStore(container, WORKER_CLAIM_TIMEOUT), audit,
-                    handlers=job_handlers(checks), poison_queue=f"{JOBS_QUEUE}-poison",
+                    handlers=job_handlers(checks), poison_queue=f"{jobs_queue}-poison",
                     requeue=lambda message, delay: queue.send_message(message, visibility_timeout=delay),
                     busy_retry_seconds=int(WORKER_CLAIM_TIMEOUT.total_seconds()) + 5)
     return Services(

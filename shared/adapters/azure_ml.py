@@ -38,6 +38,7 @@ class EndpointTraffic:
     mirror_traffic: dict[str, int]
     provisioning_state: str
     scoring_uri: str | None = None
+    tags: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -179,6 +180,7 @@ def _traffic_of(ep: Any) -> EndpointTraffic:
         mirror_traffic={k: int(v) for k, v in (getattr(ep, "mirror_traffic", None) or {}).items()},
         provisioning_state=_state(ep.provisioning_state),
         scoring_uri=getattr(ep, "scoring_uri", None),
+        tags={str(k): str(v) for k, v in (getattr(ep, "tags", None) or {}).items()},
     )
 
 
