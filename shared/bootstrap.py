@@ -102,6 +102,16 @@ class LazyAzure:
         return self._once("collected", build)
 
 
+def app_clock(env: Mapping[str, str]) -> Clock:
+    """The clock every decision and due time follows (shared.clock): the emulator's locally, else the system's.
+
+    For entry points that do not need the whole app (the alert API); `build_services` uses the same rule."""
+    from shared.clock import clock_for
+
+    url = env.get("MODELWATCH_AZURE_EMULATOR_URL", "").strip() or None
+    return clock_for(env.get("MODELWATCH_CLOCK", "").strip().lower() or ("emulator" if url else "system"), url)
+
+
 @dataclass
 class Services:
     settings: Settings

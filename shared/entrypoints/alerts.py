@@ -41,8 +41,10 @@ _SETTING_PREFIXES = (
 def _api_for(settings: tuple[tuple[str, str], ...]) -> AlertApi:
     from shared.alerts.api import AlertApi
     from shared.alerts.bootstrap import build_alert_service
+    from shared.bootstrap import app_clock
 
-    return AlertApi(build_alert_service(dict(settings)))
+    env = dict(settings)
+    return AlertApi(build_alert_service(env, clock=app_clock(env).now))
 
 
 def _api() -> AlertApi:
@@ -53,7 +55,7 @@ def _api() -> AlertApi:
 
 def _respond(call: Callable[[AlertApi], ApiResponse]) -> func.HttpResponse:
     from shared.alerts.api import ApiResponse, handle
-    from shared.alerts.settings import SettingsError
+    from shared.config import SettingsError
 
     try:
         api = _api()
