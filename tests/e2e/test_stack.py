@@ -8,7 +8,6 @@ changed through the real MLClient; both must arrive over Event Grid and be proce
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -20,49 +19,7 @@ import pytest
 import requests
 
 from shared.adapters.azure_clients import AzureSettings, ml_client
-from tools.azurite import free_port
-
-REPO = Path(__file__).resolve().parents[2]
-SCENARIO = REPO / "scenarios" / "test_minimal.yaml"
-
-
-class Stack:
-    def __init__(self, tmp: Path) -> None:
-        self.port, self.emulator_port = free_port(), free_port()
-        self.ports = [free_port(), free_port(), free_port()]
-        self.log = tmp / "stack.log"
-        command = [sys.executable, "-m", "tools.stack", "--port", str(self.port), "--emulator-port",
-                   str(self.emulator_port), "--scenario", str(SCENARIO), "--azurite-location", str(tmp / "azurite"),
-                   "--blob-port", str(self.ports[0]), "--queue-port", str(self.ports[1]),
-                   "--table-port", str(self.ports[2])]
-        with open(self.log, "wb") as handle:
-            self.process = subprocess.Popen(command, cwd=REPO, stdout=handle, stderr=subprocess.STDOUT,
-                                            start_new_session=True)
-
-    @property
-    def app(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    @property
-    def emulator(self) -> str:
-        return f"http://127.0.0.1:{self.emulator_port}"
-
-    def wait_until_running(self, timeout: float = 90.0) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            assert self.process.poll() is None, self.log.read_text()
-            if "modelwatch is running" in self.log.read_text():
-                return
-            time.sleep(0.3)
-        raise AssertionError(f"stack did not start in {timeout}s:\n{self.log.read_text()}")
-
-    def audit(self) -> list[dict[str, Any]]:
-        return requests.get(f"{self.app}/api/audit", params={"since": "7d"}, timeout=30).json()["records"]
-
-    def stop(self) -> int:
-        if self.process.poll() is None:
-            os.kill(self.process.pid, signal.SIGTERM)
-        return self.process.wait(timeout=60)
+from tests.e2e.stack import REPO, Stack
 
 
 @pytest.fixture(scope="module")
