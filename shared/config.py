@@ -95,10 +95,14 @@ class CheckSettings:
     cost_every: timedelta = timedelta(hours=6)
     slo_latency_p95_ms: float = 500.0
     slo_error_rate: float = 0.01
-    slo_min_requests: int = 100
+    slo_min_requests: int = 50
     cost_budget: str | None = None
     cost_anomaly_floor: float = 5.0
     probe_timeout: timedelta = timedelta(seconds=20)
+    canary_interval: timedelta = timedelta(minutes=5)
+    canary_lifetime: timedelta = timedelta(minutes=30)
+    rollback_mode: str = "auto"
+    rollback_cooldown: timedelta = timedelta(minutes=30)
 
     def cadences(self) -> dict[str, timedelta]:
         return {"slo": self.slo_every, "drift": self.drift_every, "quota": self.quota_every,
@@ -263,12 +267,28 @@ def _check_settings(env: Mapping[str, str], problems: dict[str, str]) -> CheckSe
         cost_every=_duration_setting(env, "MODELWATCH_COST_EVERY", timedelta(hours=6), minute, problems),
         slo_latency_p95_ms=_float_setting(env, "MODELWATCH_SLO_LATENCY_P95_MS", 500.0, 1.0, 600_000.0, problems),
         slo_error_rate=_float_setting(env, "MODELWATCH_SLO_ERROR_RATE", 0.01, 1e-6, 0.5, problems),
-        slo_min_requests=_int_setting(env, "MODELWATCH_SLO_MIN_REQUESTS", 100, 1, 10_000_000, problems),
+        slo_min_requests=_int_setting(env, "MODELWATCH_SLO_MIN_REQUESTS", 50, 1, 10_000_000, problems),
         cost_budget=env.get("MODELWATCH_COST_BUDGET", "").strip() or None,
         cost_anomaly_floor=_float_setting(env, "MODELWATCH_COST_ANOMALY_FLOOR", 5.0, 0.0, 1e9, problems),
         probe_timeout=_duration_setting(env, "MODELWATCH_PROBE_TIMEOUT", timedelta(seconds=20),
                                         timedelta(seconds=1), problems),
+        canary_interval=_duration_setting(env, "MODELWATCH_CANARY_INTERVAL", timedelta(minutes=5), minute,
+                                          problems),
+        canary_lifetime=_duration_setting(env, "MODELWATCH_CANARY_LIFETIME", timedelta(minutes=30), minute,
+                                          problems),
+        rollback_mode=_choice_setting(env, "MODELWATCH_ROLLBACK_MODE", "auto", ("auto", "recommend", "off"),
+                                      problems),
+        rollback_cooldown=_duration_setting(env, "MODELWATCH_ROLLBACK_COOLDOWN", timedelta(minutes=30),
+                                            timedelta(0), problems),
     )
+
+
+def _choice_setting(env: Mapping[str, str], name: str, default: str, choices: tuple[str, ...],
+                    problems: dict[str, str]) -> str:
+    raw = env.get(name, "").strip().lower()
+    if raw and raw not in choices:
+        problems[name] = f"must be one of {', '.join(choices)}, got {raw!r}"
+    return raw if raw in choices else default
 
 
 def _azure_settings(env: Mapping[str, str], problems: dict[str, str]) -> AzureSettings | None:

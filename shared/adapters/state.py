@@ -9,6 +9,7 @@ retry of an old job cannot hide today's answer. `state/...` holds what a check c
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -50,6 +51,51 @@ class BlobStateStore:
 
     def put_json(self, name: str, value: dict[str, Any]) -> None:
         self.put_bytes(name, json.dumps(value, default=str).encode(), "application/json")
+
+    def create_json(self, name: str, value: dict[str, Any]) -> bool:
+        """Write only if nothing is there yet (If-None-Match): True for the one caller that created it."""
+        from azure.core.exceptions import ResourceExistsError
+
+        try:
+            self._container.upload_blob(STATE + name, json.dumps(value, default=str), overwrite=False)
+            return True
+        except ResourceExistsError:
+            return False
+
+    def update_json(self, name: str, change: Callable[[dict[str, Any] | None], dict[str, Any] | None]
+                    ) -> dict[str, Any] | None:
+        """Read-change-write with an ETag condition, retried on a lost race; `change` returning None writes
+        nothing. Returns what was written (or None)."""
+        from azure.core import MatchConditions
+        from azure.core.exceptions import ResourceExistsError, ResourceModifiedError, ResourceNotFoundError
+
+        blob = self._container.get_blob_client(STATE + name)
+        for _ in range(MAX_RACE_RETRIES):
+            try:
+                download = blob.download_blob()
+                current, etag = json.loads(download.readall()), download.properties.etag
+            except ResourceNotFoundError:
+                current, etag = None, None
+            after = change(current)
+            if after is None:
+                return None
+            body = json.dumps(after, default=str)
+            try:
+                if etag is None:
+                    blob.upload_blob(body, overwrite=False)
+                else:
+                    blob.upload_blob(body, overwrite=True, etag=etag, match_condition=MatchConditions.IfNotModified)
+                return after
+            except (ResourceExistsError, ResourceModifiedError):
+                continue
+        raise RuntimeError(f"state {name}: gave up after {MAX_RACE_RETRIES} concurrent-update retries")
+
+    def list_json(self, prefix: str) -> list[dict[str, Any]]:
+        out = []
+        for item in self._container.list_blobs(name_starts_with=STATE + prefix):
+            if item.name.endswith(".json"):
+                out.append(json.loads(self._container.download_blob(item.name).readall()))
+        return out
 
 
 class BlobVerdictStore:
