@@ -138,3 +138,13 @@ def test_webhook_sends_the_common_schema_unchanged(delivered: dict[str, list[Any
         "endpoint": "churn-prod",
         "deployment": "green",
     }
+
+
+def test_a_small_alert_is_sent_whole_without_truncation_markers(delivered: dict[str, list[Any]]) -> None:
+    context = delivered["webhook"][0]["data"]["alertContext"]
+    assert "truncated" not in context and "_truncated" not in context["evidence"]
+    description = delivered["webhook"][0]["data"]["essentials"]["description"]
+    assert description == "p95 latency 812 ms over 400 ms SLO"
+    card = delivered["teams"][0]["attachments"][0]["content"]
+    titles = [f["title"] for f in next(b for b in card["body"] if b["type"] == "FactSet")["facts"]]
+    assert "More" not in titles and "conventions.percentile" in titles

@@ -9,6 +9,12 @@ Found while building it (azure-eventgrid 4.22.1): for a basic topic the public c
 kwargs, so the SDK's own retries (10 by default) are switched off per call with `retry_total=0`; the
 outbox does the retrying. AzureKeyCredential (header `aeg-sas-key`) works over plain http to a local
 receiver: no https check applies to key credentials. The key never reaches a log.
+
+Size: Event Grid takes events up to 1 MB. The `data` is the common-schema document, within 256 KB of UTF-8
+JSON (schema.fit_document, applied again here for documents rendered by an older version). The SDK
+serializes with `json.dumps` defaults, ASCII-escaped (it sets Content-Length to the string's length, so it
+must stay ASCII): that at most triples the document (a 4-byte emoji becomes a 12-byte escape), 768 KB at
+worst, and the envelope adds well under 1 KB, so an event stays below MAX_EVENT_BYTES.
 """
 
 from __future__ import annotations
@@ -16,11 +22,13 @@ from __future__ import annotations
 from typing import Any
 
 from shared.alerts.model import Notification
+from shared.alerts.schema import fit_document
 from shared.alerts.secrets import Redactor, Secret
 from shared.alerts.sinks.base import SendOutcome, outcome_for_status
 
 EVENT_TYPES = {"Fired": "Modelwatch.Alert.Fired", "Resolved": "Modelwatch.Alert.Resolved"}
 TEST_EVENT_TYPE = "Modelwatch.Alert.Test"
+MAX_EVENT_BYTES = 1024 * 1024  # Event Grid's limit for one event
 
 
 def event_type(notification: Notification) -> str:
@@ -55,7 +63,7 @@ class EventGridSink:
         event = EventGridEvent(
             subject=essentials["alertTargetIDs"][0],
             event_type=event_type(notification),
-            data=notification.document,
+            data=fit_document(notification.document),
             data_version="1.0",
             id=delivery_id,
         )

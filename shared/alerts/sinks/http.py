@@ -3,16 +3,19 @@
 Shared by the webhook, Teams, Slack and PagerDuty sinks. Never follows redirects (a redirect would carry
 the payload to a host nobody configured), never retries, and never lets the URL reach an error message:
 requests' exceptions quote the URL, so every message goes through the redactor.
+
+Bodies go out as UTF-8 JSON (RFC 8259 section 8.1; Slack, Teams, PagerDuty and any webhook read it), not
+ASCII-escaped: an emoji costs 4 bytes instead of 12, which is what the receivers' size limits count.
 """
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from shared.alerts.schema import encode_json
 from shared.alerts.secrets import Redactor, Secret
 from shared.alerts.sinks.base import SendOutcome, outcome_for_status
 
@@ -70,7 +73,7 @@ class JsonPoster:
         import requests
 
         target = url.reveal() if isinstance(url, Secret) else url
-        data = json.dumps(body, separators=(",", ":"), default=str).encode()
+        data = encode_json(body)
         started = time.monotonic()
         try:
             response = self._session().post(

@@ -4,15 +4,20 @@ retried post is harmless (PagerDuty dedupes on the key while the alert is open).
 
 202 = accepted; 400 = our payload is wrong (not retried); 429 and 5xx are retried. The routing key is a
 secret: it travels in the body only and never reaches a log or an error message.
+
+Limits (PagerDuty Events v2): `summary` at most 1,024 characters, `dedup_key` 255, the whole event 512 KB.
+The summary is cut with a visible `…`; `custom_details` carries the common-schema document's description,
+labels and evidence, already within Azure's 256 KB, so an event stays far below 512 KB. Should one still
+be larger (a document rendered by an older version), the evidence gives way first, then the labels, as
+Alertmanager does, and the page still goes out with a link to the full report.
 """
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from shared.alerts.model import Notification
-from shared.alerts.schema import headline
+from shared.alerts.schema import clip, full_details_link, headline, json_size, labels_of
 from shared.alerts.secrets import Secret
 from shared.alerts.sinks.base import SendOutcome
 from shared.alerts.sinks.http import JsonPoster
@@ -21,7 +26,7 @@ from shared.alerts.sinks.render import absolute_links
 SEVERITY = {"Sev0": "critical", "Sev1": "error", "Sev2": "warning", "Sev3": "info", "Sev4": "info"}
 MAX_SUMMARY = 1024
 MAX_DEDUP_KEY = 255
-MAX_EVENT_BYTES = 500_000  # PagerDuty rejects events over 512 KB
+MAX_EVENT_BYTES = 500_000  # PagerDuty rejects events over 512 KB; measured as the UTF-8 JSON we post
 
 
 def pagerduty_event(document: dict[str, Any], routing_key: str) -> dict[str, Any]:
@@ -31,7 +36,7 @@ def pagerduty_event(document: dict[str, Any], routing_key: str) -> dict[str, Any
     dedup_key = context["fingerprint"][:MAX_DEDUP_KEY]
     if essentials["monitorCondition"] == "Resolved":
         return {"routing_key": routing_key, "dedup_key": dedup_key, "event_action": "resolve"}
-    labels = context.get("labels") or {}
+    labels = labels_of(document)
     details = {
         "description": essentials.get("description"),
         "alertId": essentials["alertId"],
@@ -45,7 +50,7 @@ def pagerduty_event(document: dict[str, Any], routing_key: str) -> dict[str, Any
         "dedup_key": dedup_key,
         "event_action": "trigger",
         "payload": {
-            "summary": headline(document)[:MAX_SUMMARY],
+            "summary": clip(headline(document), MAX_SUMMARY),
             "source": (essentials.get("configurationItems") or essentials["alertTargetIDs"])[0],
             "severity": SEVERITY[essentials["severity"]],
             "timestamp": essentials["firedDateTime"],
@@ -62,11 +67,21 @@ def pagerduty_event(document: dict[str, Any], routing_key: str) -> dict[str, Any
             {"href": url, "text": "Report" if n == "report" else "Alert"} for n, url in links.items()
         ]
         event["client_url"] = links.get("alert") or next(iter(links.values()))
-    if (
-        len(json.dumps(event, default=str)) > MAX_EVENT_BYTES
-    ):  # as Alertmanager does: drop details, keep the page
-        event["payload"]["custom_details"] = {"truncated": True, "alertId": essentials["alertId"]}
+    _fit(event, document)
     return event
+
+
+def _fit(event: dict[str, Any], document: dict[str, Any]) -> None:
+    """Within MAX_EVENT_BYTES: drop the evidence, then the labels, then all details but the alert id."""
+    details = event["payload"]["custom_details"]
+    see = full_details_link(document) or "the alert record"
+    for drop in ("evidence", "labels"):
+        if json_size(event) <= MAX_EVENT_BYTES:
+            return
+        details[drop] = {"truncated": True, "see": see}
+    if json_size(event) > MAX_EVENT_BYTES:
+        alert_id = document["data"]["essentials"]["alertId"]
+        event["payload"]["custom_details"] = {"truncated": True, "alertId": alert_id, "see": see}
 
 
 class PagerDutySink:
