@@ -41,6 +41,15 @@ DISTANCE_METHODS = {
 }
 PVALUE_METHOD_BY_KIND = {"numeric": "ks_pvalue", "categorical": "chi2_pvalue"}
 
+# Decision rules (DriftConfig.rule). "calibrated" is the default; "azureml" reproduces Azure ML's
+# fixed thresholds. Each result names its rule in `conventions["rule"]` and in every feature's decision.
+CALIBRATED = "calibrated"
+AZUREML = "azureml"
+RULES = (CALIBRATED, AZUREML)
+# The significance test behind a calibrated decision, by feature kind (a p-value method is its own test).
+TEST_BY_KIND = {"numeric": "ks_pvalue", "categorical": "chi2_pvalue_pooled"}
+CHI2_POOL_BELOW = 5.0  # categories expected fewer times than this (either side) are pooled for the test
+
 STATUSES = (
     "ok",
     "drift",
@@ -87,18 +96,50 @@ def describe(settings: dict[str, Any]) -> dict[str, Any]:
         "type_inference": "float -> numeric; string, bool -> categorical; integer-valued columns with at "
         f"most {INT_CATEGORICAL_MAX_LEVELS} distinct values -> categorical, others numeric; "
         "overridable per feature",
-        "min_sample_size": "n_min = smallest current size whose no-drift "
-        f"{settings.get('null_quantile', 0.95)} quantile of the decision metric is <= its threshold, "
-        "at n_eff = n_ref*n_cur/(n_ref+n_cur): js_distance sqrt(chi2_{k-1}/(8 ln2 n_eff)), psi "
-        "chi2_{k-1}/n_eff, linf z*max sqrt(p(1-p))/sqrt(n_eff), ks_stat K/sqrt(n_eff), "
-        "wasserstein_norm Q/sqrt(n_eff) with Q simulated from Brownian bridges on the reference CDF; "
-        f"never below min_rows={settings.get('min_rows')}; p-value methods need only min_rows",
-        "decision": "distance methods (psi, js_distance, wasserstein_norm, ks_stat, linf, unseen_share): "
-        "drifted when value > threshold",
-        "multiple_testing": "p-value decisions use Benjamini-Hochberg adjusted p-values across the "
-        f"features deciding by a p-value, drifted when p_adjusted <= {settings.get('fdr_alpha')}",
+        "chi2_pvalue_pooled": "the test of the calibrated rule for categories: Pearson chi-squared "
+        "homogeneity p-value on the 2 x k table after pooling the categories whose expected count is "
+        f"below {CHI2_POOL_BELOW:g} in either row into one cell (the usual condition for the chi-squared "
+        "approximation, so sparse categories in small windows do not fake significance); 1.0 when fewer "
+        "than two cells remain",
+        **_rule_conventions(settings),
         "dataset": "drift_share = drifted / evaluated features (statuses ok, drift, constant), "
         "weighted by feature importance when given; dataset drifted when drift_share >= "
         f"{settings.get('drift_share')}",
         "settings": settings,
+    }
+
+
+def _rule_conventions(settings: dict[str, Any]) -> dict[str, str]:
+    """How the run's rule decides: `rule`, `decision`, `min_sample_size` and `multiple_testing`."""
+    alpha, floor = settings.get("fdr_alpha"), settings.get("min_rows")
+    if settings.get("rule", CALIBRATED) == AZUREML:
+        return {
+            "rule": "azureml: Azure ML's fixed thresholds (defaults wasserstein_norm > 0.1 numeric, "
+            "js_distance > 0.1 categorical), judged only from the window size n_min at which a no-drift "
+            "window stays under the threshold; no test behind distance decisions",
+            "min_sample_size": "n_min = smallest current size whose no-drift "
+            f"{settings.get('null_quantile', 0.95)} quantile of the decision metric is <= its threshold, "
+            "at n_eff = n_ref*n_cur/(n_ref+n_cur): js_distance sqrt(chi2_{k-1}/(8 ln2 n_eff)), psi "
+            "chi2_{k-1}/n_eff, linf z*max sqrt(p(1-p))/sqrt(n_eff), ks_stat K/sqrt(n_eff), "
+            "wasserstein_norm Q/sqrt(n_eff) with Q simulated from Brownian bridges on the reference CDF; "
+            f"never below min_rows={floor}; p-value methods need only min_rows",
+            "decision": "distance methods (psi, js_distance, wasserstein_norm, ks_stat, linf, "
+            "unseen_share): drifted when value > threshold",
+            "multiple_testing": "p-value decisions use Benjamini-Hochberg adjusted p-values across the "
+            f"features deciding by a p-value, drifted when p_adjusted <= {alpha}",
+        }
+    return {
+        "rule": "calibrated: drifted when the change is practically large (decision metric > threshold; "
+        "defaults wasserstein_norm 0.1 numeric, js_distance 0.05 categorical) AND significant (the "
+        "feature's test, ks_pvalue numeric or chi2_pvalue_pooled categorical, Benjamini-Hochberg adjusted "
+        f"across every judged feature, <= fdr_alpha {alpha}); a no-drift feature is flagged with "
+        f"probability <= {alpha} at any window size (up to the tests' asymptotic approximations), so no "
+        "size threshold is needed to hold false alarms",
+        "min_sample_size": f"n_min = min_rows={floor} non-null values in the window and in the reference "
+        "(the tests' asymptotics); smaller windows are judged by the same test, so they only detect "
+        "larger changes",
+        "decision": "drifted when value > threshold and p_adjusted <= fdr_alpha; p-value methods: "
+        "p_adjusted <= fdr_alpha",
+        "multiple_testing": "Benjamini-Hochberg across every judged feature on its test's p-value "
+        f"(decision.test, decision.p_value), drifted only when p_adjusted <= {alpha}",
     }

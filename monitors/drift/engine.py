@@ -4,6 +4,7 @@
 `evaluate`. Every feature gets exactly one status (ok | drift | insufficient_data | constant |
 missing_column | new_column | type_changed | all_null); no property of the data raises. Only a
 configuration that cannot apply (a method for the wrong kind, an unknown feature) is bad input.
+How ok and drift are told apart is `config.rule` (decisions.py), named in every decision.
 """
 
 from __future__ import annotations
@@ -16,14 +17,15 @@ import numpy as np
 
 from monitors.drift.categorical import CategoricalProfile
 from monitors.drift.conventions import (
+    CALIBRATED,
     CATEGORICAL_METRICS,
     NUMERIC_METRICS,
     PVALUE_METHODS,
     STATUSES,
     describe,
 )
-from monitors.drift.decisions import DriftConfig, benjamini_hochberg, distance_drifted
-from monitors.drift.metrics import categorical_metrics, exact_numeric, numeric_metrics
+from monitors.drift.decisions import DriftConfig, benjamini_hochberg, calibrated_drifted, distance_drifted
+from monitors.drift.metrics import categorical_metrics, chi2_pooled_pvalue, exact_numeric, numeric_metrics
 from monitors.drift.numeric import NumericProfile
 from monitors.drift.profile import DatasetProfile, FeatureProfile
 from monitors.drift.result import DatasetResult, Decision, DriftResult, FeatureResult
@@ -116,13 +118,15 @@ def _judge(
     config: DriftConfig,
     raw: tuple[np.ndarray, np.ndarray] | str | None,
 ) -> FeatureResult:
-    """One feature's status, metrics and decision (p-value decisions are completed by _apply_fdr)."""
+    """One feature's status, metrics and decision (decisions resting on a p-value are completed by
+    _apply_fdr)."""
     kind = ref.kind
     metrics: dict[str, float | None] = dict.fromkeys(_metric_keys(kind))
     metrics["null_rate_ref"] = _rate(ref.null_count, ref.n_rows)
     metrics["null_rate_cur"] = _rate(cur.null_count, cur.n_rows)
     method, threshold = config.rule_for(name, kind) if kind != "unknown" else (None, None)
-    decision = Decision(method, threshold, None, _rule(method), "")
+    test = config.test_for(method, kind) if method is not None else None
+    decision = Decision(method, threshold, None, _rule(method, test, config), "", test=test)
     result = FeatureResult(
         name, kind, "ok", False, metrics, ref.count, cur.count, decision, _summary(ref, cur)
     )
@@ -132,28 +136,37 @@ def _judge(
         return result
     if method is None or threshold is None:  # only "unknown" (all-null reference) features lack one
         raise AssertionError(f"feature {name!r} reached a decision without a method")
-    n_min = minimum_rows(
-        n_eff_needed(method, threshold, ref, config.null_quantile), ref.count, config.min_rows
-    )
+    n_min = _n_min(method, threshold, ref, config)
     result.decision.n_min = int(n_min) if math.isfinite(n_min) else None  # None: no window is enough
     _fill_metrics(result, ref, cur, raw)
     result.decision.value = metrics.get(method)
-    _verdict(result, ref, cur, n_min, config.null_quantile)
+    _verdict(result, ref, cur, n_min, config)
     return result
 
 
+def _n_min(method: str, threshold: float, ref: FeatureProfile, config: DriftConfig) -> float:
+    """Window size from which a feature is judged: the azureml rule's null-quantile size (samplesize.py);
+    for the calibrated rule only min_rows (its test holds false alarms at any size), on both sides."""
+    if config.rule == CALIBRATED and method not in PVALUE_METHODS:
+        return float(config.min_rows) if ref.count >= config.min_rows else math.inf
+    return minimum_rows(n_eff_needed(method, threshold, ref, config.null_quantile), ref.count, config.min_rows)
+
+
 def _verdict(
-    result: FeatureResult, ref: FeatureProfile, cur: FeatureProfile, n_min: float, level: float
+    result: FeatureResult, ref: FeatureProfile, cur: FeatureProfile, n_min: float, config: DriftConfig
 ) -> None:
-    method, threshold, n_cur = result.decision.method, result.decision.threshold, result.n_cur
+    decision, n_cur = result.decision, result.n_cur
+    method, threshold = decision.method, decision.threshold
     assert method is not None and threshold is not None
     if n_cur < n_min:
         result.status = "insufficient_data"
-        result.decision.reason = _too_small(method, threshold, n_cur, n_min, level)
+        decision.reason = _too_small(decision, n_cur, n_min, config)
     elif _constant(ref, cur):
         result.status = "constant"
-        result.decision.reason = "reference and current hold one and the same value: nothing to compare"
-    elif method not in PVALUE_METHODS:
+        decision.reason = "reference and current hold one and the same value: nothing to compare"
+    elif decision.test is not None:  # decided by _apply_fdr, once every feature's p-value is known
+        decision.p_value = _test_pvalue(decision.test, result.metrics, ref, cur)
+    else:
         value = float(result.metrics[method])  # type: ignore[arg-type]
         result.drifted = distance_drifted(value, threshold)
         result.status = "drift" if result.drifted else "ok"
@@ -218,15 +231,30 @@ def _constant(ref: FeatureProfile, cur: FeatureProfile) -> bool:
     return False
 
 
-def _rule(method: str | None) -> str:
+def _test_pvalue(
+    test: str, metrics: dict[str, float | None], ref: FeatureProfile, cur: FeatureProfile
+) -> float:
+    if test == "chi2_pvalue_pooled":
+        return chi2_pooled_pvalue(ref, cur)  # type: ignore[arg-type]
+    return float(metrics[test])  # type: ignore[arg-type]
+
+
+def _rule(method: str | None, test: str | None, config: DriftConfig) -> str:
     if method is None:
         return "none"
     if method in PVALUE_METHODS:
-        return f"Benjamini-Hochberg adjusted {method} <= fdr_alpha"
-    return f"{method} > threshold"
+        return f"{config.rule}: Benjamini-Hochberg adjusted {method} <= fdr_alpha"
+    if test is not None:
+        return f"{config.rule}: {method} > threshold and Benjamini-Hochberg adjusted {test} <= fdr_alpha"
+    return f"{config.rule}: {method} > threshold"
 
 
-def _too_small(method: str, threshold: float, n_cur: int, n_min: float, level: float) -> str:
+def _too_small(decision: Decision, n_cur: int, n_min: float, config: DriftConfig) -> str:
+    method, threshold, level = decision.method, decision.threshold, config.null_quantile
+    if decision.test is not None and method not in PVALUE_METHODS:
+        if math.isinf(n_min):
+            return f"the reference has fewer than min_rows={config.min_rows} non-null values"
+        return f"{n_min:.0f} non-null current values needed for the {decision.test} test; got {n_cur}"
     if math.isinf(n_min):
         return (
             f"the reference is too small for {method} <= {threshold:g} to hold under no drift at the "
@@ -239,17 +267,36 @@ def _too_small(method: str, threshold: float, n_cur: int, n_min: float, level: f
 
 
 def _apply_fdr(results: dict[str, FeatureResult], config: DriftConfig) -> None:
-    family = [r for r in results.values() if r.status == "ok" and r.decision.method in PVALUE_METHODS]
-    adjusted = benjamini_hochberg([float(r.decision.value) for r in family])  # type: ignore[arg-type]
+    """Benjamini-Hochberg across the features whose decision rests on a p-value, then decide them."""
+    family = [r for r in results.values() if r.status == "ok" and r.decision.p_value is not None]
+    adjusted = benjamini_hochberg([float(r.decision.p_value) for r in family])  # type: ignore[arg-type]
     for result, p_adj in zip(family, adjusted, strict=True):
-        result.decision.p_adjusted = p_adj
-        result.drifted = p_adj <= config.fdr_alpha
+        d = result.decision
+        d.p_adjusted = p_adj
+        tested = f"{d.test} {d.p_value:.3g}, BH-adjusted {p_adj:.3g} across {len(family)} tests"
+        significant = p_adj <= config.fdr_alpha
+        if d.method in PVALUE_METHODS:
+            result.drifted = significant
+            d.reason = (
+                f"{d.method} {d.p_value:.3g}, BH-adjusted {p_adj:.3g} {'<=' if significant else '>'} "
+                f"alpha {config.fdr_alpha:g} across {len(family)} tests"
+            )
+        else:
+            value, threshold = float(d.value), float(d.threshold)  # type: ignore[arg-type]
+            result.drifted = calibrated_drifted(value, threshold, p_adj, config.fdr_alpha)
+            d.reason = _calibrated_reason(d.method, value, threshold, significant, tested, config.fdr_alpha)
         result.status = "drift" if result.drifted else "ok"
-        sign = "<=" if result.drifted else ">"
-        result.decision.reason = (
-            f"{result.decision.method} {result.decision.value:.3g}, BH-adjusted "
-            f"{p_adj:.3g} {sign} alpha {config.fdr_alpha:g} across {len(family)} tests"
-        )
+
+
+def _calibrated_reason(
+    method: str | None, value: float, threshold: float, significant: bool, tested: str, alpha: float
+) -> str:
+    size = f"{method} {value:.4g} {'>' if value > threshold else '<='} threshold {threshold:g}"
+    if value > threshold and significant:
+        return f"{size} and {tested} <= alpha {alpha:g}: large and significant"
+    if value > threshold:
+        return f"{size} but {tested} > alpha {alpha:g}: not distinguishable from sampling noise"
+    return f"{size}: too small to matter ({tested})"
 
 
 def _dataset(

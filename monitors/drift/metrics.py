@@ -14,7 +14,13 @@ from typing import Any
 import numpy as np
 
 from monitors.drift.categorical import CategoricalProfile
-from monitors.drift.conventions import OTHER, PSI_FLOOR, UNSEEN_OTHER, WASSERSTEIN_STD_FLOOR
+from monitors.drift.conventions import (
+    CHI2_POOL_BELOW,
+    OTHER,
+    PSI_FLOOR,
+    UNSEEN_OTHER,
+    WASSERSTEIN_STD_FLOOR,
+)
 from monitors.drift.numeric import NumericProfile
 
 
@@ -175,3 +181,22 @@ def categorical_metrics(ref: CategoricalProfile, cur: CategoricalProfile) -> dic
         "linf": float(np.max(np.abs(p / p.sum() - q / q.sum()))),
         "unseen_share": float(unseen / q.sum()),
     }
+
+
+def chi2_pooled_pvalue(ref: CategoricalProfile, cur: CategoricalProfile) -> float:
+    """Pearson chi-squared homogeneity p-value with sparse categories pooled (the calibrated rule's test).
+
+    The full-table p-value (`chi2_pvalue`) is too small when many categories are expected less than
+    a handful of times (50 Zipf categories in a 30-row window: ~4.5% of no-drift windows below 0.01),
+    so categories expected fewer than CHI2_POOL_BELOW times in either row become one cell."""
+    from scipy.stats import chi2_contingency
+
+    _, p, q = category_table(ref, cur)
+    pooled = (p + q) / (p.sum() + q.sum())
+    sparse = pooled * min(p.sum(), q.sum()) < CHI2_POOL_BELOW
+    if sparse.any():
+        p = np.append(p[~sparse], p[sparse].sum())
+        q = np.append(q[~sparse], q[sparse].sum())
+    if p.size < 2:
+        return 1.0
+    return float(chi2_contingency(np.vstack([p, q]), correction=False).pvalue)

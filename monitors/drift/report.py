@@ -165,6 +165,8 @@ def _feature_section(result: DriftResult, f: FeatureResult, anchor: str) -> str:
             ("rule", d.rule),
             ("threshold", d.threshold),
             ("value", d.value),
+            ("test", d.test),
+            ("test p-value", d.p_value),
             ("BH-adjusted p", d.p_adjusted),
             ("n_min", d.n_min),
         )

@@ -35,6 +35,8 @@ class Decision:
     reason: str
     n_min: int | None = None  # None: not judged, or no window size suffices (reference too small)
     p_adjusted: float | None = None
+    test: str | None = None  # the p-value the decision rests on (the method itself, or the rule's test)
+    p_value: float | None = None
 
 
 @dataclass

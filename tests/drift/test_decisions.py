@@ -24,16 +24,18 @@ def test_bh_adjusted_p_values_match_scipy() -> None:
     assert benjamini_hochberg(p) == pytest.approx(false_discovery_control(p, method="bh").tolist(), rel=1e-12)
 
 
-def test_p_value_decisions_use_bh_across_features(rng: np.random.Generator) -> None:
+@pytest.mark.parametrize("rule", ["calibrated", "azureml"])
+def test_p_value_decisions_use_bh_across_features(rng: np.random.Generator, rule: str) -> None:
     shifts = {f"f{i}": 0.0 for i in range(8)} | {"moved": 0.2}
     reference, window = _profile_and_window(rng, shifts)
-    result = compare(reference, [window], DriftConfig(numeric_method="ks_pvalue"))
+    config = DriftConfig(rule=rule, numeric_method="ks_pvalue")
+    result = compare(reference, [window], config)
     pvalues = [result.features[n].metrics["ks_pvalue"] for n in shifts]
     adjusted = false_discovery_control(pvalues, method="bh")
     for name, p_adj in zip(shifts, adjusted, strict=True):
         feature = result.features[name]
         assert feature.decision.p_adjusted == pytest.approx(p_adj, rel=1e-9)
-        assert feature.drifted == (p_adj <= 0.05)
+        assert feature.drifted == (p_adj <= config.fdr_alpha)
     assert result.features["moved"].drifted and "BH-adjusted" in result.features["moved"].decision.reason
 
 

@@ -46,19 +46,38 @@ def test_js_rule_for_categories_matches_simulation() -> None:
     assert _null_quantile(reference, draw, int(n_min) // 4, "js_distance") > 0.1
 
 
+AZUREML = DriftConfig(rule="azureml")
+
+
 def test_windows_below_n_min_are_insufficient_data_and_above_are_judged(rng: np.random.Generator) -> None:
     reference = build_profile([{"x": rng.normal(0, 1, 50_000)}])
-    small = compare(reference, [{"x": rng.normal(0, 1, 100)}]).features["x"]
-    large = compare(reference, [{"x": rng.normal(0, 1, 3_000)}]).features["x"]
+    small = compare(reference, [{"x": rng.normal(0, 1, 100)}], AZUREML).features["x"]
+    large = compare(reference, [{"x": rng.normal(0, 1, 3_000)}], AZUREML).features["x"]
     assert small.status == "insufficient_data" and 100 < small.decision.n_min < 3_000
     assert large.status == "ok" and large.decision.n_min == small.decision.n_min
 
 
 def test_a_reference_too_small_for_the_threshold_never_becomes_sufficient(rng: np.random.Generator) -> None:
     reference = build_profile([{"x": rng.normal(0, 1, 40)}])
-    feature = compare(reference, [{"x": rng.normal(0, 1, 100_000)}]).features["x"]
+    feature = compare(reference, [{"x": rng.normal(0, 1, 100_000)}], AZUREML).features["x"]
     assert feature.status == "insufficient_data" and feature.decision.n_min is None
     assert "reference is too small" in feature.decision.reason
+
+
+def test_the_calibrated_rule_judges_small_windows_from_min_rows_on_both_sides(
+    rng: np.random.Generator,
+) -> None:
+    reference = build_profile([{"x": rng.normal(0, 1, 50_000)}])
+    tiny = compare(reference, [{"x": rng.normal(0, 1, 29)}]).features["x"]
+    small = compare(reference, [{"x": rng.normal(0, 1, 100)}]).features["x"]
+    moved = compare(reference, [{"x": rng.normal(1, 1, 100)}]).features["x"]
+    assert tiny.status == "insufficient_data" and tiny.decision.n_min == 30 and "got 29" in tiny.decision.reason
+    assert small.status == "ok" and small.decision.n_min == 30
+    assert moved.status == "drift" and moved.decision.p_adjusted < 0.01
+    few = build_profile([{"x": rng.normal(0, 1, 29)}])
+    feature = compare(few, [{"x": rng.normal(0, 1, 1_000)}]).features["x"]
+    assert feature.status == "insufficient_data" and feature.decision.n_min is None
+    assert "reference has fewer than min_rows=30" in feature.decision.reason
 
 
 def test_p_value_methods_need_only_the_floor(rng: np.random.Generator) -> None:

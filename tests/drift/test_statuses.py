@@ -6,7 +6,7 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from monitors.drift import Batch, DatasetProfile, build_profile, compare
+from monitors.drift import Batch, DatasetProfile, DriftConfig, build_profile, compare
 
 
 @pytest.fixture
@@ -124,3 +124,35 @@ def test_non_verdict_statuses_stay_out_of_the_drift_share(
     assert result.dataset.n_features == 4 and result.dataset.n_drifted == 1
     assert result.dataset.drift_share == pytest.approx(0.25)
     assert result.dataset.statuses == {"ok": 1, "drift": 1, "constant": 2, "missing_column": 1, "all_null": 1}
+
+
+@pytest.mark.parametrize("rule", ["calibrated", "azureml"])
+def test_edge_cases_get_the_same_statuses_under_every_rule(
+    reference: DatasetProfile, rng: np.random.Generator, rule: str
+) -> None:
+    x_with_nulls = rng.normal(0, 1, 4_000)
+    x_with_nulls[::3] = np.nan
+    window = _current(
+        rng,
+        gone=None,
+        extra=rng.normal(0, 1, 4_000),
+        x=x_with_nulls,
+        c=np.array(["a", None, "b", "c"] * 1_000, dtype=object),
+    )
+    result = compare(reference, [window], DriftConfig(rule=rule))
+    statuses = {name: f.status for name, f in result.features.items()}
+    assert statuses == {
+        "x": "ok",
+        "c": "ok",
+        "const": "constant",
+        "label": "constant",
+        "empty": "all_null",
+        "gone": "missing_column",
+        "extra": "new_column",
+    }
+    moved = compare(reference, [_current(rng, const=np.full(4_000, 7.5))], DriftConfig(rule=rule))
+    assert moved.features["const"].status == "drift"
+    empty = compare(reference, [], DriftConfig(rule=rule))
+    assert {f.status for f in empty.features.values()} == {"insufficient_data"}
+    typed = _current(rng, x=np.array([f"{v:.3f}" for v in rng.normal(0, 1, 4_000)], dtype=object))
+    assert compare(reference, [typed], DriftConfig(rule=rule)).features["x"].status == "type_changed"
