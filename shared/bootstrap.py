@@ -65,7 +65,10 @@ class LazyAzure:
     def ml_client(self) -> Any:
         from shared.adapters.azure_clients import ml_client
 
-        return self._once("ml_client", lambda: ml_client(self.settings))
+        # Against the emulator, poll long-running operations often (its operations take a fraction of a second);
+        # in Azure the SDK's own interval, or the Retry-After Azure sends, applies.
+        polling = 0.2 if self.settings.local else None
+        return self._once("ml_client", lambda: ml_client(self.settings, polling_interval=polling))
 
     @property
     def ml(self) -> AzureMLAdapter:
@@ -133,6 +136,7 @@ def build_services(env: Mapping[str, str], *, jobs_queue: str = JOBS_QUEUE) -> S
     """`jobs_queue` is fixed in the app (a trigger binding names it); tests pass their own."""
     from shared.adapters.audit import AuditLog
     from shared.adapters.idempotency import IdempotencyStore
+    from shared.adapters.leases import BlobLeases
     from shared.adapters.state import BlobStateStore, BlobVerdictStore
     from shared.adapters.storage import job_queue, state_container
     from shared.alerts.bootstrap import build_alert_service
@@ -155,7 +159,7 @@ def build_services(env: Mapping[str, str], *, jobs_queue: str = JOBS_QUEUE) -> S
     verdicts, state = BlobVerdictStore(container), BlobStateStore(container)
     checks = CheckContext(settings=settings, clock=clock, audit=audit, alerts=alerts, verdicts=verdicts,
                           state=state, azure_factory=lambda: LazyAzure(settings.azure),
-                          send_job=queue.send_message)
+                          send_job=queue.send_message, leases=BlobLeases(container))
     worker = Worker(IdempotencyStore(container, WORKER_CLAIM_TIMEOUT), audit,
                     handlers=job_handlers(checks), poison_queue=f"{jobs_queue}-poison",
                     requeue=lambda message, delay: queue.send_message(message, visibility_timeout=delay),

@@ -24,6 +24,7 @@ CHECK_MODULES = {
     "drift": "shared.services.checks.drift",
     "quota": "shared.services.checks.quota",
     "cost": "shared.services.checks.cost",
+    "canary": "shared.services.checks.canary",
 }
 
 

@@ -96,6 +96,7 @@ class CheckContext:
     state: StateStore
     azure_factory: Callable[[], Azure]
     send_job: Callable[[str], object]
+    leases: Any = None  # shared.adapters.leases.BlobLeases: once-at-a-time work (rollbacks)
     _azure: Azure | None = None
 
     @property

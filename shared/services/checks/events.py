@@ -4,7 +4,8 @@ endpoint or deployment was written or deleted.
 A run failure and Azure ML's drift signal are relayed as alerts (one per run, one per drift monitor), with
 the event's facts as evidence. A deleted endpoint or deployment resolves every alert about it; its checks
 stop because the sweep lists only what exists. A written endpoint or deployment is recorded with its
-traffic split and gets an SLO check at once, not at the next cadence slot.
+traffic split (a deployment that gains traffic starts a canary analysis, shared.services.canary) and gets an
+SLO check at once, not at the next cadence slot.
 """
 
 from __future__ import annotations
@@ -81,8 +82,10 @@ def on_deleted(ctx: CheckContext, job: Job, now: datetime) -> dict[str, Any]:
 
 
 def on_changed(ctx: CheckContext, job: Job, now: datetime) -> dict[str, Any]:
-    """Record the endpoint's traffic as it is now and check its deployments' SLOs at once."""
+    """Record the endpoint's traffic as it is now (starting a canary analysis when traffic moved to a deployment
+    that had none) and check its deployments' SLOs at once."""
     from shared.adapters.azure_ml import ResourceMissing
+    from shared.services.canary import observe_traffic
 
     endpoint = job.target.get("endpoint", "")
     try:
@@ -92,10 +95,7 @@ def on_changed(ctx: CheckContext, job: Job, now: datetime) -> dict[str, Any]:
         ctx.audit.append("check", subject_of(job.workspace_id, endpoint, None), "gone", {"job_id": job.id,
                                                                                         "reason": str(exc)})
         return {"note": str(exc)}
-    name = f"traffic/{endpoint}.json"
-    previous = (ctx.state.get_json(name) or {}).get("traffic")
-    ctx.state.put_json(name, {"traffic": traffic.traffic, "mirror": traffic.mirror_traffic, "at": now.isoformat(),
-                              "event_id": job.source_event_id})
+    started = observe_traffic(ctx, job.workspace_id, traffic, now, cause=job.source_event_id)
     slot = slot_start(now, ctx.settings.checks.slo_every)
     sent = []
     for deployment in deployments:
@@ -104,6 +104,6 @@ def on_changed(ctx: CheckContext, job: Job, now: datetime) -> dict[str, Any]:
         ctx.send_job(child.to_json())
         sent.append(child.id)
     ctx.audit.append("check", subject_of(job.workspace_id, endpoint, job.target.get("deployment") or None),
-                     "traffic_recorded", {"job_id": job.id, "previous": previous, "traffic": traffic.traffic,
-                                          "mirror": traffic.mirror_traffic, "jobs": sent})
-    return {"traffic": traffic.traffic, "previous": previous, "jobs": sent}
+                     "traffic_recorded", {"job_id": job.id, "traffic": traffic.traffic,
+                                          "mirror": traffic.mirror_traffic, "jobs": sent, "analyses_started": started})
+    return {"traffic": traffic.traffic, "jobs": sent, "analyses_started": started}

@@ -1,11 +1,14 @@
 """The sweep's fan-out: one `check` job per check and target whose cadence is due.
 
 Per-deployment checks (SLO, drift) get one job per deployment of every endpoint the workspace lists now,
-so a deleted endpoint simply stops being checked; workspace checks (quota, cost) get one job. Which
-cadence slot was last enqueued for each (check, target) is kept in one small state document per workspace,
-so a clock that jumps ahead (the emulator, or a sweep that missed slots) still runs each due check once,
-and never a burst of the missed slots. Job ids name the slot, so a re-run of the same sweep (a retried
-job) enqueues nothing the worker would run twice.
+so a deleted endpoint simply stops being checked; workspace checks (quota, cost) get one job; every running
+canary analysis with an interval due by the app's clock gets its `canary` job. The sweep also records each
+endpoint's traffic split, so a change no event reported still starts its analysis.
+
+Which cadence slot was last enqueued for each (check, target) is kept in one small state document per
+workspace, so a clock that jumps ahead (the emulator, or a sweep that missed slots) still runs each due
+check once, and never a burst of the missed slots. Job ids name the slot, so a re-run of the same sweep (a
+retried job) enqueues nothing the worker would run twice.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from shared.jobs import Job
+from shared.services.canary import due_jobs, observe_traffic
 
 if TYPE_CHECKING:
     from shared.services.checks.base import CheckContext
@@ -52,7 +56,9 @@ def fan_out(ctx: CheckContext, job: Job, now: datetime) -> dict[str, Any]:
     cadences = ctx.settings.checks.cadences()
     azure = ctx.azure
     targets: list[tuple[str, str | None, str | None]] = [(c, None, None) for c in PER_WORKSPACE]
-    for endpoint in azure.ml.endpoints():
+    endpoints = azure.ml.endpoints()
+    for endpoint in endpoints:
+        observe_traffic(ctx, job.workspace_id, endpoint, now, cause=job.id)  # in case a write event was lost
         for deployment in azure.ml.deployments(endpoint.endpoint):
             targets += [(c, endpoint.endpoint, deployment.name) for c in PER_DEPLOYMENT]
     schedule_name = _schedule_name(job.workspace_id)
@@ -67,6 +73,9 @@ def fan_out(ctx: CheckContext, job: Job, now: datetime) -> dict[str, Any]:
         ctx.send_job(child.to_json())
         schedule[key] = slot.isoformat()
         sent.append(child.id)
+    for canary_job in due_jobs(ctx, job.workspace_id, [e.endpoint for e in endpoints], now, job.id):
+        ctx.send_job(canary_job.to_json())
+        sent.append(canary_job.id)
     live = {"/".join(p or "_" for p in t) for t in targets}
     schedule = {k: v for k, v in schedule.items() if k in live}  # forget deleted endpoints and deployments
     ctx.state.put_json(schedule_name, {"last": schedule, "at": now.isoformat()})
