@@ -85,6 +85,8 @@ def run(ctx: CheckContext, job: Job, now: datetime) -> list[Finding]:
                 "updated_at": now.isoformat()}
 
     written = ctx.state.update_json(name, record)
+    if written is not None:
+        ctx.state.put_bytes(f"analyses/{endpoint}/{analysis_id}.html", report.encode(), "text/html; charset=utf-8")
     evidence = {"analysis_id": analysis_id, "canary": canary, "baseline": baseline, "intervals_judged": due,
                 "lifetime_intervals": lifetime, "window": [start.isoformat(), end.isoformat()],
                 "source": verdict.source, "outcome": verdict.outcome, "finished": verdict.finished,
