@@ -1,11 +1,11 @@
 """The host admin API: run a non-HTTP function now, list functions, host status.
 
 `POST /admin/functions/NAME` with `{"input": ...}` answers 202 and runs the function in the background
-(timer: input ignored; queue: input is the message body; Event Grid: input is one event). When
-DEVHOST_MASTER_KEY is set every admin call except status/ping needs it, as in Azure; locally without
-keys nothing is required, as with `func start`. Disabled functions can still be run here (the real
-host allows it with the master key). The API never waits for the function: runs are in the
-background and their outcome is in the invocation log.
+(timer: input ignored; queue: input is the message body; Event Grid: input is one event). When keys
+are configured every admin call except status/ping needs the master key, as in Azure (function keys
+alone close it: no key opens it); locally without keys nothing is required, as with `func start`.
+Disabled functions can still be run here (the real host allows it with the master key). The API never
+waits for the function: runs are in the background and their outcome is in the invocation log.
 """
 
 from __future__ import annotations
@@ -18,9 +18,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 
 from devhost import __version__
-from devhost.auth import is_master, presented_key
+from devhost.auth import admin_allowed, presented_key
 from devhost.eventgrid import BadEvents, decode_event, parse_events
 from devhost.indexing import EVENT_GRID, HTTP, QUEUE, TIMER, FunctionSpec
+from devhost.jsonsafe import TooDeep, loads
 from devhost.queues import manual_fields, trigger_input
 from devhost.timers import MANUAL
 
@@ -52,8 +53,7 @@ class AdminApi:
         self.host = host
 
     def _denied(self, request: Request) -> Response | None:
-        keys = self.host.config.keys
-        if keys.master_key and not is_master(keys, presented_key(request.headers, request.query_params)):
+        if not admin_allowed(self.host.config.keys, presented_key(request.headers, request.query_params)):
             return Response(status_code=401)
         return None
 
@@ -87,7 +87,9 @@ class AdminApi:
         if request.method == "GET":
             return JSONResponse(describe(self.host, spec))
         try:
-            payload = json.loads(await request.body() or b"{}")
+            payload = loads(await request.body() or b"{}")
+        except TooDeep as exc:
+            return PlainTextResponse(f"request body is {exc}", status_code=400)
         except ValueError as exc:
             return PlainTextResponse(f"request body is not valid JSON: {exc}", status_code=400)
         raw = payload.get("input") if isinstance(payload, dict) else None

@@ -3,7 +3,8 @@
 With neither DEVHOST_FUNCTION_KEYS nor DEVHOST_MASTER_KEY set, everything is anonymous (as `func start`
 is locally). Once keys are set: `function` level accepts a function key or the master key, `admin`
 level (and the admin API, the Event Grid webhook) only the master key; the key comes from the
-`x-functions-key` header or the `code` query parameter. Never logs a key.
+`x-functions-key` header or the `code` query parameter. Function keys without a master key therefore
+close admin level to every caller (they never open it). Never logs a key.
 """
 
 from __future__ import annotations
@@ -31,6 +32,12 @@ def _matches(candidate: str, valid: Iterable[str]) -> bool:
 
 def is_master(keys: Keys, candidate: str | None) -> bool:
     return bool(keys.master_key and candidate and _matches(candidate, [keys.master_key]))
+
+
+def admin_allowed(keys: Keys, candidate: str | None) -> bool:
+    """May this caller use the admin API or the Event Grid webhook? Anyone when no key is configured at all;
+    otherwise only the master key, so with function keys but no master key nobody may."""
+    return not keys.enforced or is_master(keys, candidate)
 
 
 def authorized(keys: Keys, level: str, candidate: str | None) -> bool:

@@ -5,15 +5,23 @@ handshake; `aeg-event-type: SubscriptionValidation` echoes the validation code (
 decodes every element with the library's own converter, invokes the function once per element in
 parallel, and answers 202 when all succeeded or 500 with the exception message when one failed (Event
 Grid then redelivers the whole batch); `Unsubscribe` / `SubscriptionDeletion` give 202; anything else
-400. A body that is not JSON, or not events, is refused with 400 before anything is invoked: a batch
-is never half-run because of a bad element.
+400. Only a body that is not JSON (or nests deeper than 64 levels, Newtonsoft.Json's limit in the real
+host), or is JSON but neither an event nor an array, is refused with 400 before anything is invoked.
+
+Each element is decoded on its own. One the library cannot decode (an `eventTime` it cannot parse, an
+element that is not an object) is acknowledged without invoking the function: it is logged as a warning
+and recorded with outcome `undecodable` and the reason, and its valid siblings run as usual. In Azure the
+Python worker would fail that one invocation and the extension would answer 500 for the batch, so Event
+Grid would redeliver it until its retry policy gives up, though retrying cannot make such an event
+decodable; the app could not even see it to audit it, since the worker fails before calling it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Mapping
+import logging
+import uuid
 from typing import Any
 
 from azure.functions import meta
@@ -21,10 +29,15 @@ from azure.functions.eventgrid import EventGridEventInConverter
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 
-from devhost.auth import is_master, presented_key
+from devhost.auth import admin_allowed, is_master, presented_key
 from devhost.indexing import EVENT_GRID, FunctionSpec
 from devhost.invoker import Invoker
+from devhost.jsonsafe import TooDeep, loads
+from devhost.logs import record_invocation
 from devhost.settings import Keys
+
+log = logging.getLogger("devhost.eventgrid")
+REASON_CHARS = 500  # an undecodable event's reason quotes its value; a 1 MB value need not be logged whole
 
 ALLOWED_ORIGINS = (
     "eventgrid.azure.net",
@@ -36,41 +49,48 @@ ALLOWED_ORIGINS = (
 
 
 class BadEvents(ValueError):
-    """The delivered body is not a JSON event or array of events; the message says why."""
+    """A delivery body, or one element of it, that cannot be taken as events; the message says why."""
 
 
-def parse_events(body: bytes | str) -> list[dict[str, Any]]:
-    """A delivery body as a list of event objects (a single CloudEvents object is wrapped)."""
+def parse_events(body: bytes | str) -> list[Any]:
+    """A delivery body as a list of elements (a single CloudEvents object is wrapped); elements are not checked
+    here: each is decoded on its own (`decode_event`), so one bad element never refuses its siblings."""
     try:
-        parsed = json.loads(body)
+        parsed = loads(body)
+    except TooDeep as exc:
+        raise BadEvents(f"request body is {exc}") from None
     except ValueError as exc:
         raise BadEvents(f"request body is not valid JSON: {exc}") from None
-    events = [parsed] if isinstance(parsed, dict) else parsed
-    if not isinstance(events, list):
+    if isinstance(parsed, dict):
+        return [parsed]
+    if not isinstance(parsed, list):
         raise BadEvents(f"expected an event object or an array of events, got JSON {type(parsed).__name__}")
-    for i, event in enumerate(events):
-        if not isinstance(event, dict):
-            raise BadEvents(f"element [{i}] is a JSON {type(event).__name__}, not an event object")
-    return events
+    return parsed
 
 
-def decode_event(event: Mapping[str, Any]) -> Any:
-    """func.EventGridEvent or func.CloudEvent, exactly as the worker would build it."""
+def decode_event(event: Any, index: int = 0) -> Any:
+    """func.EventGridEvent or func.CloudEvent, exactly as the worker would build it; BadEvents saying why not."""
+    if not isinstance(event, dict):
+        raise BadEvents(f"element [{index}] is a JSON {type(event).__name__}, not an event object")
     try:
         return EventGridEventInConverter.decode(
             meta.Datum(type="json", value=json.dumps(event)), trigger_metadata=None
         )
-    except (ValueError, TypeError) as exc:
-        raise BadEvents(f"event {event.get('id')!r} cannot be decoded: {exc}") from None
+    except Exception as exc:  # the library's converter failing for any reason means: not decodable
+        reason = f"{type(exc).__name__}: {exc}"
+        if len(reason) > REASON_CHARS:
+            reason = reason[:REASON_CHARS] + f"... ({len(reason) - REASON_CHARS} more characters)"
+        raise BadEvents(f"event {event.get('id')!r} cannot be decoded (element [{index}]): {reason}") from None
 
 
 def validation_code(body: bytes) -> str:
     events = parse_events(body)
-    data = events[0].get("data") if events else None
+    first = events[0] if events else None
+    data = first.get("data") if isinstance(first, dict) else None
     if isinstance(data, str):  # CloudEvents validation: data is JSON inside a string
         try:
-            data = json.loads(data)
-        except ValueError:
+            data = loads(data)
+        except ValueError:  # not JSON, or too deep (TooDeep)
             data = None
     code = data.get("validationCode") if isinstance(data, dict) else None
     if not code:
@@ -92,7 +112,7 @@ class EventGridWebhook:
 
     async def handle(self, request: Request) -> Response:
         key = presented_key(request.headers, request.query_params)
-        if self._keys.master_key and not is_master(self._keys, key):
+        if not admin_allowed(self._keys, key):
             return Response(status_code=401)
         name = request.query_params.get("functionName", "")
         spec = self._functions.get(name)
@@ -117,15 +137,26 @@ class EventGridWebhook:
             status_code=400,
         )
 
-    async def notify(self, spec: FunctionSpec, events: list[dict[str, Any]]) -> Response:
-        decoded = [decode_event(e) for e in events]  # all or nothing: decode before invoking any
-        results = await asyncio.gather(
-            *(
-                self._invoker.invoke(spec, ev, raw, event_id=raw.get("id"))
-                for ev, raw in zip(decoded, events, strict=True)
-            )
-        )
+    async def notify(self, spec: FunctionSpec, events: list[Any]) -> Response:
+        runs = []
+        for index, raw in enumerate(events):
+            try:
+                event = decode_event(raw, index)
+            except BadEvents as exc:
+                self._undecodable(spec, raw, str(exc))
+                continue
+            runs.append(self._invoker.invoke(spec, event, raw, event_id=raw.get("id")))
+        results = await asyncio.gather(*runs)
         failed = [r for r in results if not r.succeeded]
         if failed:
             return PlainTextResponse(failed[0].error_message, status_code=500)
         return Response(status_code=202)
+
+    @staticmethod
+    def _undecodable(spec: FunctionSpec, raw: Any, reason: str) -> None:
+        """Acknowledge an element the library cannot decode: say so in the log, never invoke the function."""
+        log.warning("%s; acknowledged without invoking '%s' (in Azure this one invocation would fail and Event "
+                    "Grid would redeliver the batch)", reason, spec.name)
+        event_id = raw.get("id") if isinstance(raw, dict) else None
+        record_invocation(function=spec.name, trigger=spec.trigger_type, invocation_id=str(uuid.uuid4()),
+                          duration_ms=0.0, outcome="undecodable", reason=reason, event_id=event_id)

@@ -9,7 +9,6 @@ storage itself; output bindings go through the invoker.
 
 from __future__ import annotations
 
-import json
 import logging
 from typing import Any
 
@@ -20,6 +19,7 @@ from starlette.responses import Response
 from devhost.auth import authorized, is_master, presented_key
 from devhost.indexing import HTTP, RETURN, FunctionSpec
 from devhost.invoker import InvocationResult, Invoker
+from devhost.jsonsafe import loads
 from devhost.routes import RouteError, RouteTemplate, compile_route
 from devhost.settings import Keys
 
@@ -80,8 +80,8 @@ class HttpFunctions:
 def _metadata(params: dict[str, str], query: dict[str, str], body: bytes) -> dict[str, Any]:
     metadata: dict[str, Any] = {"Query": query}
     try:
-        parsed = json.loads(body) if body else None
-    except ValueError:
+        parsed = loads(body) if body else None
+    except ValueError:  # not JSON, or too deep (TooDeep): no binding data from the body; the function decides
         parsed = None
     if isinstance(parsed, dict):
         metadata.update(parsed)

@@ -78,7 +78,7 @@ def record_invocation(
     error: str | None = None,
     **extra: Any,
 ) -> dict[str, Any]:
-    """Emit the one structured line for an invocation (succeeded | failed | skipped)."""
+    """Emit the one structured line for an invocation (succeeded | failed | skipped | undecodable)."""
     line: dict[str, Any] = {
         "timestamp": dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds"),
         "function": function,

@@ -16,7 +16,6 @@ import base64
 import binascii
 import contextlib
 import datetime as dt
-import json
 import logging
 import uuid
 from collections.abc import Mapping
@@ -28,6 +27,7 @@ from azure.functions.queue import QueueMessageInConverter
 from devhost.expressions import resolve_app_settings
 from devhost.indexing import FunctionSpec
 from devhost.invoker import Invoker
+from devhost.jsonsafe import loads
 from devhost.settings import QueueOptions
 from devhost.storage import StorageClients
 
@@ -71,8 +71,8 @@ def trigger_input(body: str | bytes, fields: Mapping[str, Any]) -> tuple[Any, di
     metadata: dict[str, Any] = {}
     text = body if isinstance(body, str) else body.decode("utf-8", "replace")
     try:
-        parsed = json.loads(text)
-    except ValueError:
+        parsed = loads(text)
+    except ValueError:  # not JSON or too deep (TooDeep): no binding data from the body
         parsed = None
     if isinstance(parsed, dict):
         metadata.update(parsed)

@@ -86,6 +86,11 @@ class Host:
             storage_connection_string(None, environ)  # the host's own storage must be configured
         self.http = HttpFunctions(functions, config.route_prefix, self.invoker, config.keys)
         self.eventgrid = EventGridWebhook(functions, self.invoker, config.keys)
+        if config.keys.function_keys and not config.keys.master_key:
+            log.warning(
+                "DEVHOST_FUNCTION_KEYS is set but DEVHOST_MASTER_KEY is not: the admin API, the Event Grid "
+                "webhook and admin-level functions refuse every call until a master key is set"
+            )
 
     def http_url(self, spec: FunctionSpec) -> str:
         route = next(r for r in self.http.routes if r.spec is spec)

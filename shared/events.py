@@ -3,7 +3,8 @@
 Pure: takes the event the Functions library decoded (either schema) and the allowed workspaces, and
 says what to do with it: enqueue a job, ignore it (known but not ours to act on), or reject it (outside
 the allowed scope, or malformed). Never raises for bad input: every event gets a decision, and the
-caller acknowledges it, because retrying a bad event cannot make it good (azure_shapes.md §2.4).
+caller acknowledges it, because retrying a bad event cannot make it good. Event data keys are read
+case-insensitively: Azure ML's samples use PascalCase, its SDK models camelCase.
 """
 
 from __future__ import annotations
@@ -92,6 +93,23 @@ def malformed_reason(event: InboundEvent) -> str | None:
     return None
 
 
+def field_of(data: dict[str, Any], name: str) -> Any:
+    """`data[name]` with the key matched case-insensitively (None when absent).
+
+    Azure ML's documented samples spell event data in PascalCase (`ModelName`, `DataDriftName`), the SDK's
+    models in camelCase (`modelName`, `dataDriftName`); both arrive, so both are read. An exact match wins.
+    """
+    if name in data:
+        return data[name]
+    folded = name.casefold()
+    return next((value for key, value in data.items() if isinstance(key, str) and key.casefold() == folded), None)
+
+
+def _text(data: dict[str, Any], name: str) -> str:
+    value = field_of(data, name)
+    return "" if value is None else str(value)
+
+
 def _time(event: InboundEvent) -> str | None:
     return event.time.astimezone(UTC).isoformat() if isinstance(event.time, datetime) else None
 
@@ -131,7 +149,7 @@ def route_ml_event(event: InboundEvent, allowed: tuple[str, ...]) -> Routing:
     assert ws is not None
     data: dict[str, Any] = event.data or {}
     if event.type == MODEL_REGISTERED:
-        name, version = data.get("ModelName"), data.get("ModelVersion")
+        name, version = field_of(data, "ModelName"), field_of(data, "ModelVersion")
         subject = _MODEL_SUBJECT.match(event.subject)
         name = name or (subject.group("name") if subject else None)
         version = version if version is not None else (subject.group("version") if subject else None)
@@ -141,14 +159,14 @@ def route_ml_event(event: InboundEvent, allowed: tuple[str, ...]) -> Routing:
         return Routing("enqueue", "model version registered", workspace_id=ws,
                        job=_job(event, "model_registered", ws, {"model": str(name), "version": str(version)}))
     if event.type == RUN_STATUS_CHANGED:
-        status = str(data.get("runStatus", "")).lower()
+        status = _text(data, "runStatus").lower()
         if status != "failed":
             return Routing("ignore", f"run status {status or 'unknown'} is not a failure", workspace_id=ws)
-        target = {"run_id": str(data.get("runId", "")), "experiment": str(data.get("experimentName", ""))}
+        target = {"run_id": _text(data, "runId"), "experiment": _text(data, "experimentName")}
         return Routing("enqueue", "run failed", workspace_id=ws, job=_job(event, "run_failed", ws, target))
     if event.type == DATASET_DRIFT:
-        target = {"drift_monitor": str(data.get("DataDriftName", "")), "run_id": str(data.get("RunId", "")),
-                  "drift_coefficient": str(data.get("DriftCoefficient", ""))}
+        target = {"drift_monitor": _text(data, "DataDriftName"), "run_id": _text(data, "RunId"),
+                  "drift_coefficient": _text(data, "DriftCoefficient")}
         return Routing("enqueue", "Azure ML dataset drift monitor fired", workspace_id=ws,
                        job=_job(event, "azureml_drift_detected", ws, target))
     if event.type == MODEL_DEPLOYED:
@@ -177,6 +195,6 @@ def route_resource_event(event: InboundEvent, allowed: tuple[str, ...]) -> Routi
         kind = "endpoint_deleted" if deleted else "endpoint_changed"
     target = {"endpoint": endpoint, "deployment": deployment or ""}
     data: dict[str, Any] = event.data or {}
-    if data.get("operationName"):
-        target["operation"] = str(data["operationName"])
+    if field_of(data, "operationName"):
+        target["operation"] = _text(data, "operationName")
     return Routing("enqueue", kind.replace("_", " "), workspace_id=ws, job=_job(event, kind, ws, target))

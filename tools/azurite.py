@@ -5,6 +5,7 @@ keeps its data in a git-ignored folder. `start()` returns only once every servic
 never race the emulator's start-up.
 
 Usage: python -m tools.azurite start|stop|status [--location DIR] [--blob-port N] ...
+`stop` says "stopped" only once the process is gone (SIGKILL if it will not go), and exits 1 if it never goes.
 """
 
 from __future__ import annotations
@@ -131,6 +132,59 @@ def _pid_file(location: Path) -> Path:
     return location / "azurite.pid"
 
 
+def _alive(pid: int) -> bool:
+    """Is `pid` a live process? A zombie (exited, not yet reaped by whoever adopted it) counts as gone."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return True
+    return state != "Z"
+
+
+def _is_azurite(pid: int, location: Path) -> bool:
+    """Is `pid` still the Azurite the pid file was written for (not a process that reused its number)?"""
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
+    except OSError:
+        return _alive(pid)  # no /proc: trust the pid file
+    started_at = (str(location), str(location.resolve()))  # the start command passed it as given
+    return _alive(pid) and "azurite" in cmdline and any(where in cmdline for where in started_at)
+
+
+def _gone(pid: int, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while _alive(pid):
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
+def stop_pid(pid: int, timeout: float = 10.0) -> bool:
+    """Stop the Azurite process group led by `pid` (not our child: it was started by another command) and
+    wait until it is gone: SIGTERM twice (Azurite ignores a lone one once it has served requests), SIGKILL
+    after `timeout`. True once the process is gone."""
+
+    def send(sig: signal.Signals) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(pid, sig)
+
+    send(signal.SIGTERM)
+    if _gone(pid, 0.3):
+        return True
+    send(signal.SIGTERM)
+    if _gone(pid, timeout):
+        return True
+    send(signal.SIGKILL)
+    return _gone(pid, 5.0)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tools.azurite", description=__doc__.splitlines()[0])
     parser.add_argument("action", choices=["start", "stop", "status"])
@@ -157,11 +211,13 @@ def main(argv: list[str] | None = None) -> int:
             print("Azurite: no pid file, nothing to stop")
             return 0
         pid = int(pid_file.read_text())
-        try:
-            os.killpg(pid, signal.SIGTERM)
-            print(f"Azurite stopped (pid {pid})")
-        except ProcessLookupError:
+        if not _is_azurite(pid, args.location):
             print(f"Azurite (pid {pid}) was not running")
+        elif stop_pid(pid):
+            print(f"Azurite stopped (pid {pid})")
+        else:
+            print(f"Azurite (pid {pid}) is still running after SIGTERM and SIGKILL", file=sys.stderr)
+            return 1
         pid_file.unlink(missing_ok=True)
         return 0
     up = all(_answers(p) for p in az.ports)

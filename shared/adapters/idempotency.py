@@ -39,9 +39,13 @@ class Claim:
 
 
 def blob_name(key: str) -> str:
+    """A plain key names its blob; any other (path tricks, huge, any Unicode) is hashed.
+
+    `surrogatepass` encodes every str, a lone surrogate from a JSON `"\\ud800"` included, and keeps keys that
+    differ only there apart (a replacing error handler would make `\\ud800` and `\\udc00` the same key)."""
     if _SAFE_KEY.match(key) and ".." not in key:
         return f"{PREFIX}{key}.json"
-    return f"{PREFIX}hashed/{hashlib.sha256(key.encode()).hexdigest()}.json"
+    return f"{PREFIX}hashed/{hashlib.sha256(key.encode('utf-8', 'surrogatepass')).hexdigest()}.json"
 
 
 class IdempotencyStore:

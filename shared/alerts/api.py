@@ -23,6 +23,7 @@ from shared.alerts.model import Alert, AlertState, Matcher, Severity, Silence, e
 from shared.alerts.schema import links
 from shared.alerts.service import AlertService
 from shared.alerts.settings import parse_duration
+from shared.entrypoints.http import BadJson, parse_json
 
 STATES = {
     "open": [AlertState.OPEN],
@@ -34,6 +35,7 @@ STATES = {
 SILENCE_STATES = ("active", "pending", "expired", "all")
 PRINCIPAL_HEADER = "x-ms-client-principal-name"  # set by App Service authentication (Easy Auth)
 REPORT_CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
+MAX_MATCHERS = 100  # a silence is matched against every alert each time one fires; no real one needs more
 
 
 @dataclass(frozen=True)
@@ -59,7 +61,7 @@ class SilenceRequest(BaseModel):
 
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
 
-    matchers: list[Matcher] = Field(min_length=1)
+    matchers: list[Matcher] = Field(min_length=1, max_length=MAX_MATCHERS)
     starts_at: AwareDatetime | None = None
     ends_at: AwareDatetime | None = None
     duration: str | None = None
@@ -98,9 +100,9 @@ def _json_body(body: bytes, model: type[BaseModel], required: bool) -> Any:
             raise ApiError(400, "request body: expected a JSON object, got an empty body")
         return model()
     try:
-        data = json.loads(body)
-    except ValueError as exc:
-        raise ApiError(400, f"request body: not valid JSON ({exc})") from exc
+        data = parse_json(body)
+    except BadJson as exc:
+        raise ApiError(400, f"request body: {exc}") from None
     if not isinstance(data, dict):
         raise ApiError(400, f"request body: expected a JSON object, got {type(data).__name__}")
     try:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from datetime import datetime
 from enum import StrEnum
+from functools import lru_cache
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -173,8 +174,35 @@ class Alert(Record):
         return self.state is not AlertState.RESOLVED
 
 
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+@lru_cache(maxsize=512)
+def _re2(pattern: str) -> Any:
+    """The pattern compiled by RE2 (linear-time matching, Go's syntax as Alertmanager uses); raises ValueError.
+
+    RE2 works on UTF-8, so a lone surrogate (not encodable) is refused here like any other bad pattern.
+    """
+    import re2  # google-re2; imported here so that loading the function app stays fast
+
+    if _LONE_SURROGATE.search(pattern):
+        raise ValueError("it contains a lone surrogate, which is not text")
+    options = re2.Options()
+    options.log_errors = False  # the error comes back to the caller; RE2 need not print it too
+    try:
+        return re2.compile(pattern, options)
+    except re2.error as exc:
+        reason = exc.args[0].decode(errors="replace") if exc.args and isinstance(exc.args[0], bytes) else exc
+        raise ValueError(str(reason)) from None
+
+
 class Matcher(Record):
-    """Alertmanager's matcher: name = value, != value, =~ regex, !~ regex (regex anchored)."""
+    """Alertmanager's matcher: name = value, != value, =~ regex, !~ regex.
+
+    A regex must match the whole label value (Alertmanager anchors it as `^(?:value)$`) and is run by RE2, as
+    Alertmanager's Go regexps are: linear time whatever the pattern, so a silence like `(x+x+)+y` cannot stall
+    the alert service; syntax RE2 lacks (backreferences, lookaround) is refused when the matcher is made.
+    """
 
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True)
 
@@ -187,16 +215,20 @@ class Matcher(Record):
     def _regex_compiles(self) -> Matcher:
         if self.is_regex:
             try:
-                re.compile(self.value)
-            except re.error as exc:
+                _re2(self.value)
+            except ValueError as exc:
                 raise ValueError(
-                    f"matcher {self.name}: invalid regular expression {self.value!r}: {exc}"
-                ) from exc
+                    f"matcher {self.name}: invalid regular expression '{self.value}' (RE2 syntax): {exc}"
+                ) from None
         return self
 
     def matches(self, labels: dict[str, str]) -> bool:
         actual = labels.get(self.name, "")
-        hit = re.fullmatch(self.value, actual) is not None if self.is_regex else actual == self.value
+        if self.is_regex:
+            text = _LONE_SURROGATE.sub("\ufffd", actual)  # RE2 needs UTF-8; a lone surrogate is no character
+            hit = _re2(self.value).fullmatch(text) is not None
+        else:
+            hit = actual == self.value
         return hit if self.is_equal else not hit
 
 

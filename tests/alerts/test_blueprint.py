@@ -214,6 +214,39 @@ def test_bad_silence_is_400_saying_what_is_wrong(env, body: Any, message: str) -
     assert status == 400 and message in answer["error"]
 
 
+@pytest.mark.parametrize("depth", [65, 1000, 100_000])
+def test_a_body_nested_too_deep_is_400_naming_the_depth(env, depth: int) -> None:
+    body = b'{"matchers": ' + b"[" * depth + b"]" * depth + b"}"
+    status, answer = call(bp_module.silences, "POST", "silences", body=body)
+    assert status == 400 and "nested" in answer["error"] and "64" in answer["error"]
+
+
+def test_an_ack_body_nested_too_deep_is_400(env, service: AlertService) -> None:
+    alert = service.fire(signal()).alert
+    body = b"[" * 5000 + b"]" * 5000
+    status, answer = call(bp_module.alerts_ack, "POST", "x", body=body, route={"id": alert.id})
+    assert status == 400 and "nested" in answer["error"]
+
+
+def test_a_huge_silence_body_is_400_naming_the_field(env) -> None:
+    status, answer = call(bp_module.silences, "POST", "silences", body={**SILENCE, "comment": "x" * 5_000_000})
+    assert status == 400 and "comment" in answer["error"]
+
+
+@pytest.mark.parametrize("pattern", [r"(a)\1", r"(?=x)x", r"a{1001}", r"(?<!a)b"])
+def test_a_matcher_pattern_re2_cannot_compile_is_400_naming_it(env, pattern: str) -> None:
+    body = {**SILENCE, "matchers": [{"name": "endpoint", "value": pattern, "isRegex": True}]}
+    status, answer = call(bp_module.silences, "POST", "silences", body=body)
+    assert status == 400 and "matchers.0" in answer["error"] and pattern in answer["error"]
+
+
+def test_a_catastrophic_pattern_is_accepted_and_matched_in_linear_time(env, service: AlertService) -> None:
+    body = {**SILENCE, "matchers": [{"name": "endpoint", "value": "(x+x+)+y", "isRegex": True}]}
+    assert call(bp_module.silences, "POST", "silences", body=body)[0] == 201
+    fired = service.fire(signal(labels={"endpoint": "x" * 64, "deployment": "green"})).alert
+    assert fired.silenced_by == ()  # a backtracking engine would not come back from this in any lifetime
+
+
 def test_deleting_a_silence_expires_it_and_keeps_the_record(env) -> None:
     _, created = call(bp_module.silences, "POST", "silences", body=SILENCE)
     status, body = call(bp_module.silences_delete, "DELETE", "silences/x", route={"id": created["id"]})

@@ -142,6 +142,35 @@ def test_silence_outside_its_window_does_not_mute() -> None:
     assert lc.silencing(fired(), [silence], at(1)) == () and lc.silencing(fired(), [silence], at(10)) == ()
 
 
+@pytest.mark.parametrize(("pattern", "value", "hit"), [
+    ("latency", "latency-p95", False),  # anchored at both ends, as Alertmanager's ^(?:...)$
+    ("latency.*", "latency-p95", True),
+    ("a|ab", "ab", True),  # the alternation is inside the anchors
+    ("churn-(prod|dev)", "churn-prod", True),
+    ("(?i)CHURN-PROD", "churn-prod", True),
+    ("x.y", "x\ny", False),  # . does not match a newline (RE2 and Go default)
+])
+def test_regex_matchers_match_the_whole_value_like_alertmanager(pattern: str, value: str, hit: bool) -> None:
+    assert Matcher(name="endpoint", value=pattern, is_regex=True).matches({"endpoint": value}) is hit
+
+
+def test_a_regex_matcher_is_linear_in_the_length_of_the_value() -> None:
+    matcher = Matcher(name="endpoint", value="(x+x+)+y", is_regex=True)
+    assert matcher.matches({"endpoint": "x" * 10_000}) is False  # exponential with a backtracking engine
+
+
+@pytest.mark.parametrize("pattern", [r"(a)\1", r"(?=a)a", r"(?<=a)b", r"(?P=n)", r"\Z"])
+def test_a_pattern_outside_re2_syntax_is_refused_naming_it(pattern: str) -> None:
+    with pytest.raises(ValueError, match="invalid regular expression") as raised:
+        Matcher(name="rule", value=pattern, is_regex=True)
+    assert pattern in str(raised.value)
+
+
+def test_a_label_value_with_a_lone_surrogate_is_matched_without_error() -> None:
+    matcher = Matcher(name="endpoint", value="churn.*", is_regex=True)
+    assert matcher.matches({"endpoint": "churn-\ud800"}) is True
+
+
 def test_silenced_alert_is_not_notified() -> None:
     alert = lc.with_suppression(lc.open_alert(signal(), "0123456789abcdef", 1, START), ("s1",), (), START)
     assert lc.notification_due(alert, START, POLICY).reason == "silenced by s1"

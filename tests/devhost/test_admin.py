@@ -75,3 +75,11 @@ def test_start_up_lists_functions_like_func(devhost: DevHost) -> None:
     assert "queue_worker: queueTrigger" in text
     every_method = "GET,POST,PUT,DELETE,HEAD,PATCH,OPTIONS"
     assert f"disabled_http: [{every_method}] http://localhost:{devhost.port}/api/disabled (disabled)" in text
+
+
+def test_admin_body_nested_too_deep_is_400_naming_the_depth(devhost: DevHost) -> None:
+    for depth in (65, 100_000):
+        body = b'{"input": ' + b"[" * depth + b"]" * depth + b"}"
+        response = requests.post(devhost.url("/admin/functions/on_event"), data=body, headers=ADMIN, timeout=10)
+        assert response.status_code == 400, depth
+        assert "nested" in response.text and "64" in response.text

@@ -154,12 +154,64 @@ def test_malformed_json_is_400_and_invokes_nothing(post: Post, devhost: DevHost)
     assert len(devhost.invocations("on_event")) == before
 
 
-def test_array_of_non_objects_is_400_and_invokes_nothing(post: Post, devhost: DevHost) -> None:
-    before = len(devhost.invocations("on_event"))
-    response = post([eg_event(), "not an event"])
+def test_an_element_that_is_not_an_object_is_acknowledged_and_its_siblings_run(post: Post, sample: Sample,
+                                                                               devhost: DevHost) -> None:
+    good = eg_event()
+    response = post([good, "not an event", 42, None])
+    assert response.status_code == 202
+    assert seen(sample, good["id"])
+    skipped = [r for r in devhost.invocations("on_event") if r.get("outcome") == "undecodable"]
+    assert any("element [1]" in r.get("reason", "") for r in skipped)
+
+
+def test_a_body_that_is_json_but_not_events_is_400(post: Post) -> None:
+    response = post(42)
     assert response.status_code == 400
-    assert "element [1]" in response.text
+    assert "array of events" in response.text
+
+
+@pytest.mark.parametrize("field, value", [("eventTime", "yesterday at noon"), ("eventTime", 1714557600),
+                                          ("eventTime", "2024-13-45T99:99:99Z")])
+def test_an_undecodable_event_is_acknowledged_and_its_siblings_run(post: Post, sample: Sample, devhost: DevHost,
+                                                                    field: str, value: object) -> None:
+    first, bad, last = eg_event(), {**eg_event(), field: value}, eg_event()
+    response = post([first, bad, last])
+    assert response.status_code == 202
+    assert seen(sample, first["id"]) and seen(sample, last["id"])
+    assert not seen(sample, bad["id"])
+    [record] = [r for r in devhost.invocations("on_event") if r.get("event_id") == bad["id"]]
+    assert record["outcome"] == "undecodable" and "cannot be decoded" in record["reason"]
+
+
+def test_a_cloud_event_with_an_undecodable_time_is_acknowledged_and_its_siblings_run(post: Post, sample: Sample
+                                                                                      ) -> None:
+    good, bad = cloud_event(), {**cloud_event(), "time": "not a time"}
+    assert post([good, bad]).status_code == 202
+    assert seen(sample, good["id"]) and not seen(sample, bad["id"])
+
+
+def test_an_undecodable_event_is_named_in_the_host_log(post: Post, devhost: DevHost) -> None:
+    bad = {**eg_event(), "eventTime": "garbage-time"}
+    post([bad])
+    assert f"event {bad['id']!r} cannot be decoded" in devhost.log_text()
+
+
+@pytest.mark.parametrize("depth", [65, 1000, 100_000])
+def test_json_nested_too_deep_is_400_naming_the_depth(post: Post, devhost: DevHost, depth: int) -> None:
+    before = len(devhost.invocations("on_event"))
+    response = post(b"[" * depth + b"]" * depth)
+    assert response.status_code == 400
+    assert "nested" in response.text and "64" in response.text
     assert len(devhost.invocations("on_event")) == before
+
+
+def test_an_event_nested_64_levels_deep_is_delivered(post: Post, sample: Sample) -> None:
+    data: dict = {"modelName": "churn"}
+    for _ in range(61):  # the body's array, the event, its data and 61 objects around the innermost: 64 levels
+        data = {"x": data}
+    event = eg_event(data)
+    assert post([event]).status_code == 202
+    assert seen(sample, event["id"])
 
 
 def test_unsubscribe_and_subscription_deletion_are_202(post: Post) -> None:
@@ -169,3 +221,10 @@ def test_unsubscribe_and_subscription_deletion_are_202(post: Post) -> None:
 
 def test_unknown_aeg_event_type_is_400(post: Post) -> None:
     assert post([eg_event()], event_type="Whatever").status_code == 400
+
+
+def test_validation_with_string_data_nested_too_deep_is_400(post: Post) -> None:
+    event = cloud_event()
+    event["data"] = "[" * 100_000 + "]" * 100_000
+    response = post(event, event_type="SubscriptionValidation")
+    assert response.status_code == 400 and "validationCode" in response.text

@@ -138,3 +138,9 @@ def test_failed_invocation_record_carries_the_error(devhost: DevHost) -> None:
     failed = eventually(lambda: devhost.invocations("boom"), what="a JSON record for boom")
     assert failed[-1]["outcome"] == "failed"
     assert failed[-1]["error"] == "RuntimeError: boom from the sample app"
+
+
+def test_a_body_nested_too_deep_for_json_still_reaches_the_function(devhost: DevHost) -> None:
+    body = b"[" * 100_000 + b"]" * 100_000  # the host reads no binding data from it; the function decides
+    response = requests.post(devhost.url("/api/outparam"), data=body, timeout=10)
+    assert (response.status_code, response.content) == (201, body)

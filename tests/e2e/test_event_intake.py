@@ -106,3 +106,48 @@ def test_delivery_without_aeg_event_type_is_400(app: AppClient) -> None:
 
 def test_delivery_to_an_unknown_function_is_404(app: AppClient) -> None:
     assert app.deliver([samples.model_registered()], function="nope").status_code == 404
+
+
+@SCHEMAS
+def test_an_undecodable_event_does_not_take_its_valid_siblings_down(app: AppClient, cloud: bool) -> None:
+    first, last = (samples.fresh_id(samples.model_registered()) for _ in range(2))
+    bad = samples.fresh_id(samples.model_registered())
+    bad["eventTime"] = "not a time"
+    response = app.deliver([as_schema(e, cloud) for e in (first, bad, last)])
+    assert response.status_code == 202
+    records = app.wait_for(lambda rs: all(("event", "accepted") in decisions(rs, e["id"]) for e in (first, last)))
+    assert decisions(records, bad["id"]) == []  # acknowledged by the host without invoking the app
+    assert any(r.get("event_id") == bad["id"] and r["outcome"] == "undecodable"
+               for r in app.host.invocations("on_ml_event"))
+
+
+def test_an_event_whose_job_would_exceed_the_queue_limit_is_acknowledged_and_rejected(app: AppClient) -> None:
+    event = samples.fresh_id(samples.model_registered())
+    event["data"]["ModelName"] = "m" * 60_000
+    for _ in range(2):  # as Event Grid would redeliver a 500: every delivery is acknowledged
+        response = app.deliver([event])
+        assert response.status_code == 202, response.text
+    records = app.wait_for(lambda rs: decisions(rs, event["id"]).count(("event", "rejected")) == 2)
+    [reason, *_] = [r["details"]["reason"] for r in records if for_event(event["id"])(r)]
+    assert "64 KB" in reason
+
+
+def test_an_event_id_with_a_lone_surrogate_is_accepted_and_processed(app: AppClient) -> None:
+    event = {**samples.model_registered(), "id": "\ud800-" + samples.fresh_id({})["id"]}
+    assert app.deliver([event]).status_code == 202
+    app.wait_for(lambda rs: ("job", "done") in decisions(rs, event["id"]))
+    assert app.deliver([event]).status_code == 202
+    records = app.wait_for(lambda rs: ("event", "duplicate") in decisions(rs, event["id"]))
+    assert decisions(records, event["id"]).count(("event", "accepted")) == 1
+
+
+@SCHEMAS
+def test_a_camel_case_drift_event_reaches_the_alert_with_its_monitor(app: AppClient, cloud: bool) -> None:
+    monitor = "camel-" + samples.fresh_id({})["id"][:8]
+    event = samples.fresh_id(samples.dataset_drift_detected())
+    event["data"] = {"dataDriftId": "01d29aa4", "dataDriftName": monitor, "runId": "run-camel",
+                     "driftCoefficient": 0.91}
+    assert app.deliver([as_schema(event, cloud)]).status_code == 202
+    app.wait_for(lambda rs: ("job", "done") in decisions(rs, event["id"]))
+    alerts = app.get("/api/alerts", state="all").json()["alerts"]
+    assert any(a["labels"].get("drift_monitor") == monitor for a in alerts)

@@ -123,3 +123,10 @@ def test_a_second_writer_finds_the_next_segment_when_one_is_full(container: Cont
     late.append("job", "d", "done")
     records, _ = AuditLog(container).read(t0, 10)
     assert sorted(r.subject for r in records) == ["a", "b", "c", "d"]
+
+
+def test_a_record_with_lone_surrogates_is_appended_and_read_back(container: ContainerClient) -> None:
+    log = AuditLog(container)
+    log.append("event", "models/x\udfff:1", "rejected", {"event_id": "\ud800-1"})
+    [record] = log.read(datetime.now(UTC) - timedelta(minutes=5), 10)[0]
+    assert (record.subject, record.details["event_id"]) == ("models/x\udfff:1", "\ud800-1")

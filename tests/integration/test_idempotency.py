@@ -76,3 +76,18 @@ def test_a_late_release_leaves_the_fresh_claim_of_whoever_took_over(container: C
     assert later.claim("jobs/held").status == "new"
     slow.release("jobs/held", first.token)
     assert later.claim("jobs/held").status == "busy"
+
+
+def test_a_key_with_a_lone_surrogate_is_claimed_completed_and_then_a_duplicate(container: ContainerClient) -> None:
+    store = IdempotencyStore(container)
+    key = "events/\ud800-lone"
+    assert store.claim(key).status == "new"
+    store.complete(key, {"job_id": "evt-\ud800-lone"})
+    assert store.claim(key).status == "duplicate"
+
+
+def test_keys_differing_only_in_a_lone_surrogate_are_different_keys(container: ContainerClient) -> None:
+    store = IdempotencyStore(container)
+    assert store.claim("events/\ud800").status == "new"
+    assert store.claim("events/\udc00").status == "new"
+    assert store.claim("events/?").status == "new"

@@ -14,7 +14,7 @@ from shared.adapters.audit import AuditLog
 from shared.adapters.idempotency import IdempotencyStore
 from shared.events import InboundEvent, route_ml_event
 from shared.jobs import Job, MalformedJob
-from shared.services.intake import EventInFlight, Intake
+from shared.services.intake import EventInFlight, Intake, IntakeUnavailable
 from shared.services.sweep import Sweep
 from shared.services.worker import JobBusy, Worker
 from tests.fixtures import events as samples
@@ -93,10 +93,63 @@ def test_enqueue_failure_releases_the_claim_so_redelivery_succeeds(container: Co
 
     raw = samples.fresh_id(samples.model_registered())
     claims = IdempotencyStore(container)
-    with pytest.raises(ConnectionError):
+    with pytest.raises(IntakeUnavailable):
         Intake((samples.WORKSPACE,), claims, broken_send, audit).handle(inbound(raw), route_ml_event)
     assert Intake((samples.WORKSPACE,), claims, queue.send_message, audit).handle(inbound(raw), route_ml_event) \
         == "accepted"
+
+
+def test_an_event_whose_job_exceeds_the_queue_limit_is_rejected_with_the_reason(intake: Intake, queue: QueueClient,
+                                                                                 audit: AuditLog) -> None:
+    raw = samples.fresh_id(samples.model_registered())
+    raw["data"]["ModelName"] = "m" * 50_000  # the job (base64 on the queue) would be over 64 KB
+    assert intake.handle(inbound(raw), route_ml_event) == "rejected"
+    assert queued(queue) == []
+    [record] = audit.read(datetime.now(UTC) - timedelta(minutes=5), 10)[0]
+    assert record.decision == "rejected" and record.details["event_id"] == raw["id"]
+    assert "64 KB" in record.details["reason"] and "job message" in record.details["reason"]
+
+
+def test_redelivering_an_oversized_event_is_rejected_again_never_an_error(intake: Intake, queue: QueueClient) -> None:
+    raw = samples.fresh_id(samples.model_registered())
+    raw["data"]["ModelName"] = "m" * 60_000
+    assert [intake.handle(inbound(raw), route_ml_event) for _ in range(3)] == ["rejected"] * 3
+    assert queued(queue) == []
+
+
+def test_an_oversized_subject_is_audited_truncated(intake: Intake, queue: QueueClient, audit: AuditLog) -> None:
+    raw = samples.fresh_id(samples.model_registered())
+    raw["data"] = {}
+    raw["subject"] = "models/" + "m" * 70_000 + ":20"  # name from the subject: the job is too large too
+    assert intake.handle(inbound(raw), route_ml_event) == "rejected"
+    [record] = audit.read(datetime.now(UTC) - timedelta(minutes=5), 10)[0]
+    assert record.subject.startswith("models/mmm") and len(record.subject) < 1100
+    assert "70" in record.subject[-40:]  # says how much was cut
+
+
+def test_a_storage_failure_asks_for_redelivery_without_echoing_storage_text(container: ContainerClient,
+                                                                           storage_connection_string: str,
+                                                                           unique_name: str, audit: AuditLog) -> None:
+    from shared.adapters.storage import job_queue
+
+    missing = job_queue(storage_connection_string, unique_name + "-missing", create=False)  # real 404 from Azurite
+    raw = samples.fresh_id(samples.model_registered())
+    with pytest.raises(IntakeUnavailable) as raised:
+        Intake((samples.WORKSPACE,), IdempotencyStore(container), missing.send_message, audit).handle(
+            inbound(raw), route_ml_event)
+    text = str(raised.value)
+    assert raw["id"] in text and "enqueue" in text
+    assert not any(word in text for word in ("QueueNotFound", "RequestId", "Time:", "ErrorCode", "specified queue"))
+
+
+def test_an_event_id_with_a_lone_surrogate_is_accepted_once(intake: Intake, queue: QueueClient,
+                                                            audit: AuditLog) -> None:
+    raw = {**samples.fresh_id(samples.model_registered()), "id": "\ud800-" + samples.fresh_id({})["id"]}
+    assert intake.handle(inbound(raw), route_ml_event) == "accepted"
+    assert intake.handle(inbound(raw), route_ml_event) == "duplicate"
+    [job] = queued(queue)
+    assert job.source_event_id == raw["id"]
+    assert decisions(audit) == ["accepted", "duplicate"]
 
 
 def job_json(job_id: str = "evt-1") -> str:

@@ -64,6 +64,34 @@ def test_dataset_drift_from_azure_ml_becomes_a_job(cloud: bool) -> None:
     assert routing.job.target["drift_monitor"] == "myDriftMonitor"
 
 
+CAMEL_DRIFT = {"dataDriftId": "01d29aa4", "dataDriftName": "myDriftMonitor", "runId": "01d29aa4_1571590300380",
+               "baseDatasetId": "3c56d136", "targetDatasetId": "d7e74d2e", "driftCoefficient": 0.835,
+               "startTime": "2019-07-04T00:00:00+00:00", "endTime": "2019-07-05T00:00:00+00:00"}
+
+
+@SCHEMAS
+def test_camel_case_dataset_drift_data_is_read_like_pascal_case(cloud: bool) -> None:
+    raw = {**samples.dataset_drift_detected(), "data": CAMEL_DRIFT}
+    routing = route_ml_event(decode(raw, cloud), ALLOWED)
+    assert routing.job is not None
+    assert routing.job.target == {"drift_monitor": "myDriftMonitor", "run_id": "01d29aa4_1571590300380",
+                                  "drift_coefficient": "0.835"}
+
+
+@SCHEMAS
+def test_camel_case_model_registered_data_is_read_like_pascal_case(cloud: bool) -> None:
+    raw = {**samples.model_registered(), "subject": "", "data": {"modelName": "credit", "modelVersion": "7"}}
+    routing = route_ml_event(decode(raw, cloud), ALLOWED)
+    assert routing.job is not None and routing.job.target == {"model": "credit", "version": "7"}
+
+
+def test_run_status_is_read_whatever_the_case_of_its_key_and_value() -> None:
+    raw = samples.run_status_changed()
+    raw["data"] = {"RunStatus": "Failed", "RunId": "r-1", "ExperimentName": "exp"}
+    routing = route_ml_event(decode(raw, False), ALLOWED)
+    assert routing.job is not None and routing.job.target == {"run_id": "r-1", "experiment": "exp"}
+
+
 @SCHEMAS
 @pytest.mark.parametrize("sample", ["model_deployed", "run_completed"])
 def test_known_events_we_do_not_act_on_are_ignored_with_a_reason(cloud: bool, sample: str) -> None:
