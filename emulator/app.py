@@ -2,8 +2,9 @@
 
 Routes: `/_emulator/*` (control API), `/score/{endpoint}` (scoring URIs), and everything else through
 the case-insensitive Azure router (ARM Microsoft.MachineLearningServices, Azure Monitor metrics on both
-the ARM path and the regional `metrics:getBatch`, Cost Management). A fault/call-log middleware wraps
-the Azure surfaces. Background tasks: live-mode clock ticking and periodic collector flushes.
+the ARM path and the regional `metrics:getBatch`, Cost Management, the Log Analytics query API for the
+traffic log). A fault/call-log middleware wraps the Azure surfaces. Background tasks: live-mode clock
+ticking and periodic collector flushes.
 """
 
 from __future__ import annotations
@@ -17,7 +18,15 @@ from dataclasses import dataclass
 from starlette.applications import Starlette
 from starlette.routing import Route
 
-from emulator import arm, arm_data, arm_deployments, arm_models, costs_api, metrics_api  # noqa: F401  (route registration)
+from emulator import (  # noqa: F401  (route registration)
+    arm,
+    arm_data,
+    arm_deployments,
+    arm_models,
+    costs_api,
+    logs_api,
+    metrics_api,
+)
 from emulator.control import ROUTES as CONTROL_ROUTES
 from emulator.core import Emulator
 from emulator.faults import FaultMiddleware

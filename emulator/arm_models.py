@@ -2,7 +2,9 @@
 
 Registering a new version (PUT .../models/{name}/versions/{version}) raises the Azure ML system event
 Microsoft.MachineLearningServices.ModelRegistered (topic = the workspace) on Event Grid, besides the
-ARM ResourceWriteSuccess. A registered version can carry an emulator-only `predictor` under
+ARM ResourceWriteSuccess. A PUT to a registered version changes only its mutable fields (`MUTABLE`: tags,
+description, stage, archiving), keeps its creation time and raises no second ModelRegistered. A registered
+version can carry an emulator-only `predictor` under
 `properties.properties["emulator.predictor"]` (JSON) so a deployment of it answers with those weights.
 """
 
@@ -18,7 +20,7 @@ from emulator.arm import check_workspace
 from emulator.core import Emulator
 from emulator.routing import WS, ArmError, caller, json_response, read_json, route
 from emulator.scenario import Predictor
-from emulator.world import ModelContainerState
+from emulator.world import ModelContainerState, ModelVersionState
 
 MODELS = WS + r"/models"
 
@@ -103,16 +105,35 @@ async def put_version(emu: Emulator, request: Request, g: dict[str, str]) -> Res
     props = dict(body.get("properties") or {})
     if not props.get("modelUri"):
         raise ArmError(400, "UserError", "properties.modelUri is required to register a model version.")
-    predictor = _predictor(props)
-    props.setdefault("tags", {})
-    props.setdefault("properties", {})
-    existed = g["name"] in emu.world.models and g["version"] in emu.world.models[g["name"]].versions
-    emu.register_model_version(g["name"], g["version"], props, predictor, emu.clock.now())
+    container = emu.world.models.get(g["name"])
+    current = container.versions.get(g["version"]) if container is not None else None
+    if current is not None:
+        _update_version(current, props)
+    else:
+        props.setdefault("tags", {})
+        props.setdefault("properties", {})
+        emu.register_model_version(g["name"], g["version"], props, _predictor(props), emu.clock.now())
     emu.arm_event(
         emu.world.model_version_id(g["name"], g["version"]), "models/versions/write", "PUT", caller(request)
     )
     state = emu.world.models[g["name"]].versions[g["version"]]
-    return json_response(shapes.model_version(emu.world, state), 200 if existed else 201)
+    return json_response(shapes.model_version(emu.world, state), 200 if current is not None else 201)
+
+
+#: what a PUT may change on a registered version (`az ml model update`: description, tags, stage; archiving)
+MUTABLE = ("description", "tags", "stage", "isArchived")
+
+
+def _update_version(state: ModelVersionState, props: dict[str, object]) -> None:
+    """A PUT to a registered version, as Azure ML treats it: the mutable fields change; the artifact, properties,
+    job and creation time stay (no new ModelRegistered event). Another path is refused, as Azure refuses it."""
+    known = str(state.properties.get("modelUri") or "")
+    if str(props["modelUri"]).rstrip("/") != known.rstrip("/"):
+        raise ArmError(400, "UserError", "Asset paths cannot be updated.")
+    for key in MUTABLE:
+        if key in props:
+            value = props[key]
+            state.properties[key] = (dict(value) if isinstance(value, dict) else {}) if key == "tags" else value
 
 
 def _predictor(props: dict[str, object]) -> Predictor:

@@ -90,6 +90,23 @@ class BehaviourChange(BaseModel):
     client_error_rate: float | None = Field(None, ge=0, le=1)
 
 
+class QuotaChange(BaseModel):
+    """Body of POST /_emulator/quota: a VM family's vCPU limit changes (a quota increase was granted)."""
+
+    model_config = ConfigDict(extra="forbid")
+    family: str = Field(min_length=1)
+    limit: int = Field(ge=0, le=100000)
+
+
+async def quota_set(request: Request) -> Response:
+    emu = _emu(request)
+    spec = await _parse(request, QuotaChange)
+    if isinstance(spec, JSONResponse):
+        return spec
+    emu.scenario.quota[spec.family] = spec.limit
+    return JSONResponse({"quota": dict(emu.scenario.quota)})
+
+
 async def health(request: Request) -> Response:
     emu = _emu(request)
     return JSONResponse({"status": "ok", "scenario": emu.scenario.name, "now": iso(emu.clock.now())})
@@ -314,4 +331,5 @@ ROUTES = [
     Route("/_emulator/subscriptions/{name}", subscriptions_delete, methods=["DELETE"]),
     Route("/_emulator/collector/flush", collector_flush, methods=["POST"]),
     Route("/_emulator/scenario", scenario_load, methods=["POST"]),
+    Route("/_emulator/quota", quota_set, methods=["POST"]),
 ]

@@ -23,6 +23,7 @@ from emulator.faults import CallLog, Faults
 from emulator.metrics import MetricsEngine, MetricStore
 from emulator.scenario import Scenario, TimelineStep
 from emulator.simulation import Simulator
+from emulator.training import TrainingWriter
 from emulator.world import Behaviour, World
 
 log = logging.getLogger("emulator")
@@ -65,6 +66,8 @@ class Emulator:
             storage_connection_string, self.world.container, scenario.collector_batch, scenario.seed
         )
         self.sim = Simulator(self.world, self.store, self.collector)
+        self.training = TrainingWriter(storage_connection_string, self.world.container, scenario.seed)
+        self.training.write(self.world.take_training_files())
         self.engine = MetricsEngine(self.world, self.store)
         eg = scenario.eventgrid
         self.bus = EventBus(
@@ -79,7 +82,7 @@ class Emulator:
         self.faults = Faults()
         self.calls = CallLog()
         self.operations: dict[str, Operation] = {}
-        self.data_assets: dict[str, dict[str, dict[str, Any]]] = {}
+        self.data_assets: dict[str, dict[str, dict[str, Any]]] = self.world.data_assets
         self.timeline: list[TimelineStep] = sorted(scenario.timeline, key=lambda s: s.offset)
         self.applied_steps: list[dict[str, Any]] = []
         self.generated_until = start
@@ -156,6 +159,7 @@ class Emulator:
         elif step.register_model:
             reg = step.register_model
             version = self.world.model_version_from_scenario(reg.name, reg.version, at)
+            self.training.write(self.world.take_training_files())  # the data exists before the event says so
             self.register_model_version(reg.name, version.version, version.properties, version.predictor, at)
 
     def _change_deployment(self, change: Any, at: datetime) -> None:

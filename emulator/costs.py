@@ -3,18 +3,23 @@
 Cost accrues per deployment as instance hours x the VM size's hourly price (scenario `vm_sizes`), on
 the workspace resource with the tags `azuremlendpoint` / `azuremldeployment`, as Azure bills managed
 online endpoints. Deployments declared in the scenario are billed from `costs.history_days` before the
-start, so month-to-date and day-over-day views have history. Pure computation; the HTTP routes are in
-costs_api.py.
+start, so month-to-date and day-over-day views have history. Queries are rate-limited per scope as Cost
+Management does (`Throttle`, off unless the scenario sets `costs.throttle`). Pure computation; the HTTP
+routes are in costs_api.py.
 """
 
 from __future__ import annotations
 
 import calendar
-from dataclasses import dataclass
+import math
+import time
+from collections import deque
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from emulator.routing import ArmError
+from emulator.scenario import CostThrottle
 from emulator.world import World, stable_uuid
 
 
@@ -273,3 +278,49 @@ def budget_resource(world: World, scope: str, budget: Any, currency: str, provid
             "notifications": notifications,
         },
     }
+
+
+# ---- throttling --------------------------------------------------------------------------------
+#: Cost Management's rate-limit headers (QPU = query processing units): what was used, what is left, and
+#: how long to wait after a 429 (rollout_alerting.md §4.4, azure_shapes.md §6.1).
+QPU_CONSUMED = "x-ms-ratelimit-microsoft.costmanagement-qpu-consumed"
+QPU_REMAINING = "x-ms-ratelimit-microsoft.costmanagement-qpu-remaining"
+QPU_RETRY_AFTER = "x-ms-ratelimit-microsoft.costmanagement-qpu-retry-after"
+WINDOW_SECONDS = 60.0
+
+
+@dataclass
+class Throttle:
+    """A sliding one-minute window of admitted queries per scope, as Cost Management throttles
+    programmatic callers ("~4-5 calls per scope per minute" before 429).
+
+    `clock` "simulated" counts the minute on the emulator's clock (manual mode: the window only moves when
+    a test advances time, so throttling is deterministic); "wall" on the real clock."""
+
+    spec: CostThrottle
+    admitted: dict[str, deque[float]] = field(default_factory=dict)
+    throttled: int = 0
+    served: int = 0
+
+    def _now(self, world: World) -> float:
+        if self.spec.clock == "wall":
+            return time.monotonic()
+        return world.clock.now().timestamp()
+
+    def admit(self, world: World, scope: str) -> tuple[bool, dict[str, str]]:
+        """(admitted, headers): on a refusal the headers say when to come back."""
+        limit = self.spec.queries_per_minute
+        if limit <= 0:
+            self.served += 1
+            return True, {}
+        now = self._now(world)
+        seen = self.admitted.setdefault(scope.strip("/").lower(), deque())
+        while seen and seen[0] <= now - WINDOW_SECONDS:
+            seen.popleft()
+        if len(seen) >= limit:
+            self.throttled += 1
+            wait = str(max(1, math.ceil(seen[0] + WINDOW_SECONDS - now)))
+            return False, {QPU_RETRY_AFTER: wait, "retry-after": wait, QPU_REMAINING: "0", QPU_CONSUMED: "0"}
+        seen.append(now)
+        self.served += 1
+        return True, {QPU_CONSUMED: "1", QPU_REMAINING: str(limit - len(seen))}

@@ -2,10 +2,14 @@
 
 Budgets are served under both Microsoft.CostManagement and Microsoft.Consumption (same body shape).
 Budgets come from the scenario; a PUT adds or replaces one. Scopes: the subscription or the resource
-group of the emulated workspace (other scopes simply have no cost).
+group of the emulated workspace (other scopes simply have no cost). Queries are throttled per scope when
+the scenario sets `costs.throttle.queries_per_minute`: 429 with `Retry-After` and Cost Management's
+`x-ms-ratelimit-microsoft.costmanagement-qpu-*` headers, as Azure answers programmatic callers.
 """
 
 from __future__ import annotations
+
+from weakref import WeakKeyDictionary
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -19,8 +23,21 @@ SCOPE = r"/+(?P<scope>subscriptions/[^/]+(?:/resourceGroups/[^/]+)?)"
 PROVIDER = r"/providers/(?P<provider>Microsoft\.CostManagement|Microsoft\.Consumption)"
 
 
+#: one throttle per loaded scenario (a reload starts with a fresh minute, as a new world should)
+_throttles: WeakKeyDictionary[Emulator, costs.Throttle] = WeakKeyDictionary()
+
+
+def throttle_of(emu: Emulator) -> costs.Throttle:
+    if emu not in _throttles:
+        _throttles[emu] = costs.Throttle(emu.scenario.costs.throttle)
+    return _throttles[emu]
+
+
 @route("POST", SCOPE + r"/providers/Microsoft\.CostManagement/query", "costManagement/query")
 async def cost_query(emu: Emulator, request: Request, g: dict[str, str]) -> Response:
+    admitted, headers = throttle_of(emu).admit(emu.world, g["scope"])
+    if not admitted:
+        raise ArmError(429, "429", "Too many requests. Please retry.", headers)
     body = await read_json(request)
     result = costs.query(emu.world, g["scope"], body, emu.scenario.costs.currency)
     query_id = emu.world.next_id("costquery")
@@ -33,7 +50,8 @@ async def cost_query(emu: Emulator, request: Request, g: dict[str, str]) -> Resp
             "sku": None,
             "eTag": None,
             "properties": {"nextLink": None, **result},
-        }
+        },
+        headers=headers,
     )
 
 

@@ -43,6 +43,10 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
 
+#: the Log Analytics workspace id the emulator answers for unless a scenario names another (local settings use it)
+DEFAULT_LOG_ANALYTICS_WORKSPACE_ID = "00000000-0000-4000-8000-00000000a11a"
+
+
 class AzureIds(_Strict):
     subscription_id: str = "00000000-0000-0000-0000-000000000000"
     tenant_id: str = "72f988bf-0000-0000-0000-000000000000"
@@ -50,6 +54,10 @@ class AzureIds(_Strict):
     workspace: str = "mlw-modelwatch"
     location: str = "eastus"
     workspace_guid: str | None = Field(None, description="defaults to a GUID derived from the seed")
+    log_analytics_workspace_id: str = Field(
+        DEFAULT_LOG_ANALYTICS_WORKSPACE_ID,
+        description="the Log Analytics workspace (its 'Workspace ID' GUID) the endpoints' traffic logs go to",
+    )
 
 
 class Clock(_Strict):
@@ -134,6 +142,26 @@ class Predictor(_Strict):
     threshold: float | None = Field(0.5, description="logistic: also output `label` (0/1) at this threshold")
 
 
+class TrainingData(_Strict):
+    """The data a model version was trained on: rows drawn from an endpoint's feature distributions (as they
+    are when the version is registered), written to the workspace blob store, and pointed at the way Azure ML
+    models point at their data (`via`):
+
+    * `data_asset`: a data asset `<asset>:<version>` (uri_file) and the model tag
+      `modelwatch.reference_data: azureml:<asset>:<version>`;
+    * `datastore_path`: the model tag `modelwatch.reference_data: azureml://datastores/workspaceblobstore/paths/
+      training/<model>/<version>/` (a folder), no data asset;
+    * `job`: a completed training job `<model>-train-<version>` (the version's `jobName`) whose input
+      `training_data` is the data asset `azureml:<asset>:<version>`; no tag.
+    """
+
+    endpoint: str | None = Field(None, description="whose features; default: the scenario's only endpoint")
+    rows: int = Field(2000, ge=1, le=1_000_000)
+    format: Literal["csv", "parquet", "jsonl"] = "csv"
+    via: Literal["data_asset", "datastore_path", "job"] = "data_asset"
+    asset: str | None = Field(None, description="data asset name; default <model>-training")
+
+
 class ModelVersion(_Strict):
     version: str
     type: Literal["custom_model", "mlflow_model", "triton_model"] = "custom_model"
@@ -142,6 +170,7 @@ class ModelVersion(_Strict):
     properties: dict[str, str] = Field(default_factory=dict)
     predictor: Predictor = Field(default_factory=Predictor)
     path: str | None = Field(None, description="artifact URI; defaults to the workspace blob store path")
+    training_data: TrainingData | None = Field(None, description="training data written to the blob store")
 
     @field_validator("version", mode="before")
     @classmethod
@@ -209,6 +238,11 @@ class Endpoint(_Strict):
     rows_per_request: int = Field(1, ge=1, le=1000)
     features: list[Feature] = Field(default_factory=list)
     deployments: list[Deployment] = Field(min_length=1)
+    traffic_log: bool = Field(
+        True,
+        description="the endpoint's diagnostic settings send AmlOnlineEndpointTrafficLog to Log Analytics "
+        "(one row per request); false: the table has no rows for it",
+    )
 
     @field_validator("name")
     @classmethod
@@ -333,10 +367,20 @@ class Budget(_Strict):
     notifications: dict[str, Notification] = Field(default_factory=dict)
 
 
+class CostThrottle(_Strict):
+    """Cost Management's rate limit: a few queries per scope per minute, then 429 with Retry-After."""
+
+    queries_per_minute: int = Field(0, ge=0, le=1000, description="per scope; 0 = never throttle")
+    clock: Literal["simulated", "wall"] = Field(
+        "simulated", description="which clock the one-minute window follows"
+    )
+
+
 class Costs(_Strict):
     currency: str = "USD"
     history_days: int = Field(14, ge=0, le=400, description="deployments existed this long before start")
     budgets: list[Budget] = Field(default_factory=list)
+    throttle: CostThrottle = Field(default_factory=CostThrottle)
 
 
 class Lro(_Strict):
@@ -356,6 +400,9 @@ class Scenario(_Strict):
     total_vcpu_limit: int = 100
     storage_container: str | None = None
     collector_batch: int = Field(10, ge=1, le=1000, description="requests batched into one record")
+    traffic_log_rows: int = Field(
+        200_000, ge=1, le=5_000_000, description="per endpoint: the most recent requests the traffic log keeps"
+    )
     models: list[Model] = Field(default_factory=list)
     endpoints: list[Endpoint] = Field(default_factory=list)
     timeline: list[TimelineStep] = Field(default_factory=list)
@@ -384,7 +431,29 @@ class Scenario(_Strict):
                         f"known: {sorted(sizes)} (add it under `vm_sizes`)"
                     )
         self._check_timeline_targets()
+        self._check_training_data()
         return self
+
+    def _check_training_data(self) -> None:
+        eps = {ep.name: ep for ep in self.endpoints}
+        declared = [
+            (f"models.{i}.versions.{j}", v) for i, m in enumerate(self.models) for j, v in enumerate(m.versions)
+        ] + [
+            (f"timeline.{i}.register_model.version", s.register_model.version)
+            for i, s in enumerate(self.timeline)
+            if s.register_model
+        ]
+        for where, version in declared:
+            data = version.training_data
+            if data is None:
+                continue
+            name = data.endpoint or (next(iter(eps)) if len(eps) == 1 else None)
+            if name is None:
+                raise ValueError(f"{where}.training_data.endpoint: name the endpoint whose features it draws")
+            if name not in eps:
+                raise ValueError(f"{where}.training_data.endpoint: unknown endpoint {name!r}")
+            if not eps[name].features:
+                raise ValueError(f"{where}.training_data: endpoint {name!r} declares no features to draw")
 
     def _check_timeline_targets(self) -> None:
         deps = {(ep.name, d.name) for ep in self.endpoints for d in ep.deployments}

@@ -3,15 +3,17 @@
 One scored request (from the scoring route or generated for a simulated minute) is routed by the
 endpoint's traffic split (weighted, seeded) or by the `azureml-model-deployment` header, answered by
 the deployment's model (linear or logistic weights over named features), given a latency and a
-status from the deployment's behaviour, and then recorded twice: in the metric store and in the data
-collector. Everything random comes from generators seeded by (scenario seed, what, when), so the same
-scenario and the same calls give the same numbers.
+status from the deployment's behaviour, and then recorded: in the metric store, in the data collector, and
+(when the endpoint's diagnostic settings send it) in the traffic log, one row per request as Log Analytics'
+`AmlOnlineEndpointTrafficLog` holds it. Everything random comes from generators seeded by (scenario seed,
+what, when), so the same scenario and the same calls give the same numbers.
 """
 
 from __future__ import annotations
 
 import math
 import random
+from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -43,6 +45,46 @@ class Scored:
     outputs: list[dict[str, Any]] = field(default_factory=list)
     request_id: str = ""
     error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TrafficRecord:
+    """One row of `AmlOnlineEndpointTrafficLog` (the columns the emulator serves)."""
+
+    at: datetime  # TimeGenerated
+    endpoint: str  # EndpointName
+    deployment: str  # DeploymentName
+    response_code: int  # ResponseCode: what the caller got
+    model_status_code: int  # ModelStatusCode: what the scoring script answered (the same here)
+    total_duration_ms: int  # TotalDurationMs (an int in the real table)
+
+
+class RequestLog:
+    """The traffic log: one row per answered request, per endpoint, bounded to the most recent `max_rows`.
+
+    When rows have been dropped, `horizon(endpoint)` is the newest dropped row's time: a query reaching back
+    before it gets a partial result, as Log Analytics answers when it cannot return everything."""
+
+    def __init__(self, max_rows: int) -> None:
+        self.max_rows = max_rows
+        self._rows: dict[str, deque[TrafficRecord]] = {}
+        self._horizon: dict[str, datetime] = {}
+
+    def record(self, row: TrafficRecord) -> None:
+        rows = self._rows.setdefault(row.endpoint, deque(maxlen=self.max_rows))
+        if len(rows) == self.max_rows:
+            dropped = rows[0].at
+            self._horizon[row.endpoint] = max(dropped, self._horizon.get(row.endpoint, dropped))
+        rows.append(row)
+
+    def rows(self, endpoint: str) -> list[TrafficRecord]:
+        return list(self._rows.get(endpoint, ()))
+
+    def horizon(self, endpoint: str) -> datetime | None:
+        return self._horizon.get(endpoint)
+
+    def __len__(self) -> int:
+        return sum(len(rows) for rows in self._rows.values())
 
 
 def route(ep: EndpointState, rng: random.Random, header: str | None) -> str:
@@ -135,6 +177,7 @@ class Simulator:
         self.store = store
         self.collector = collector
         self.live_requests = 0
+        self.traffic_log = RequestLog(world.scenario.traffic_log_rows)
 
     def score(
         self,
@@ -181,6 +224,10 @@ class Simulator:
         else:
             scored.error = "Bad request: the scoring script rejected the input."
         self.store.record(ep.name, dep.name, at, scored.latency_ms, scored.status)
+        if ep.traffic_log:
+            self.traffic_log.record(
+                TrafficRecord(at, ep.name, dep.name, scored.status, scored.status, round(scored.latency_ms))
+            )
         if dep.behaviour.data_collection and dep.capacity > 0 and scored.status != 400:
             instance = f"{dep.name}-{rng.randrange(dep.capacity)}"
             self.collector.add(

@@ -16,9 +16,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from emulator.clock import SimClock, iso
-from emulator.scenario import Feature, Latency, Predictor, Scenario, VmSize
+from emulator.scenario import Feature, Latency, Predictor, Scenario, TrainingData, VmSize
 
 ML = "Microsoft.MachineLearningServices"
+DATASTORE = "workspaceblobstore"
+REFERENCE_TAG = "modelwatch.reference_data"  # the model tag naming a version's training data (as modelwatch reads it)
 
 
 def stable_uuid(*parts: object) -> str:
@@ -101,6 +103,22 @@ class EndpointState:
     deployments: dict[str, DeploymentState] = field(default_factory=dict)
     provisioning_state: str = "Succeeded"
     traffic_history: list[TrafficChange] = field(default_factory=list)
+    #: diagnostic settings send the traffic log (one row per request) to Log Analytics
+    traffic_log: bool = True
+
+
+@dataclass
+class TrainingFile:
+    """A training data file to write to the workspace blob store (the emulator core writes it; World does no I/O).
+
+    The rows are drawn from `features` (a snapshot taken at registration) with a generator seeded by the
+    scenario seed, model and version, so the same scenario always writes the same bytes."""
+
+    blob: str
+    features: list[Feature]
+    rows: int
+    format: str
+    seed: str
 
 
 @dataclass
@@ -130,6 +148,11 @@ class World:
         self.models: dict[str, ModelContainerState] = {}
         self.endpoints: dict[str, EndpointState] = {}
         self.capacity_history: list[CapacityChange] = []
+        #: data assets: name -> version -> stored ARM body (+ "_created"); training data and ARM PUTs
+        self.data_assets: dict[str, dict[str, dict[str, Any]]] = {}
+        #: jobs (training runs a model version names as its jobName): name -> ARM body
+        self.jobs: dict[str, dict[str, Any]] = {}
+        self.training_files: list[TrainingFile] = []
         self._counter = 0
         self._build()
 
@@ -189,6 +212,7 @@ class World:
                 requests_per_minute=ep.requests_per_minute,
                 rows_per_request=ep.rows_per_request,
                 features=[f.model_copy(deep=True) for f in ep.features],
+                traffic_log=ep.traffic_log,
             )
             state.traffic_history.append(
                 TrafficChange(
@@ -236,7 +260,79 @@ class World:
             "jobName": None,
             "stage": None,
         }
+        if ver.training_data is not None:
+            self._add_training_data(name, ver.version, ver.training_data, props, at)
         return ModelVersionState(name, ver.version, props, at, ver.predictor)
+
+    # ---- training data --------------------------------------------------------------------------
+    def datastore_uri(self, path: str) -> str:
+        """The long azureml:// URI of a path in the workspace blob store, as Azure ML writes it in assets."""
+        return (
+            f"azureml://subscriptions/{self.subscription_id}/resourcegroups/{self.resource_group}"
+            f"/workspaces/{self.workspace}/datastores/{DATASTORE}/paths/{path}"
+        )
+
+    def _add_training_data(
+        self, model: str, version: str, data: TrainingData, props: dict[str, Any], at: datetime
+    ) -> None:
+        """Record the training file to write and point the model version at it as `data.via` says."""
+        folder = f"training/{model}/{version}/"
+        blob = f"{folder}train.{data.format}"
+        self.training_files.append(
+            TrainingFile(blob, self._features_now(data.endpoint), data.rows, data.format,
+                         f"training|{model}|{version}")
+        )
+        asset = data.asset or f"{model}-training"
+        if data.via == "datastore_path":
+            props["tags"][REFERENCE_TAG] = f"azureml://datastores/{DATASTORE}/paths/{folder}"
+            return
+        self.data_assets.setdefault(asset, {})[version] = {
+            "properties": {
+                "dataType": "uri_file",
+                "dataUri": self.datastore_uri(blob),
+                "description": f"training data of model {model}:{version} ({data.rows} rows, {data.format})",
+                "tags": {"model": f"{model}:{version}"},
+                "properties": {},
+            },
+            "_created": at,
+        }
+        if data.via == "data_asset":
+            props["tags"][REFERENCE_TAG] = f"azureml:{asset}:{version}"
+            return
+        job = f"{model}-train-{version}"
+        props["jobName"] = job
+        self.jobs[job] = self._training_job(job, model, f"azureml:{asset}:{version}", at)
+
+    def _features_now(self, endpoint: str | None) -> list[Feature]:
+        """The endpoint's features as they are now (drifted, if the timeline drifted them already)."""
+        name = endpoint or next(iter(self.endpoints), None) or self.scenario.endpoints[0].name
+        live = self.endpoints.get(name)
+        source = live.features if live else next(e for e in self.scenario.endpoints if e.name == name).features
+        return [f.model_copy(deep=True) for f in source]
+
+    def _training_job(self, name: str, model: str, data_uri: str, at: datetime) -> dict[str, Any]:
+        return {
+            "jobType": "Command",
+            "displayName": name,
+            "experimentName": f"{model}-training",
+            "description": f"trains {model}",
+            "status": "Completed",
+            "command": "python train.py --data ${{inputs.training_data}} --model ${{outputs.model}}",
+            "environmentId": f"{self.workspace_id}/environments/sklearn-1.5/versions/1",
+            "computeId": f"{self.workspace_id}/computes/cpu-cluster",
+            "inputs": {"training_data": {"jobInputType": "uri_file", "uri": data_uri, "mode": "ReadOnlyMount"}},
+            "outputs": {},
+            "properties": {},
+            "tags": {},
+            "services": {},
+            "isArchived": False,
+            "_created": at,
+        }
+
+    def take_training_files(self) -> list[TrainingFile]:
+        """Hand over the training files recorded since the last call (to be written to the blob store)."""
+        files, self.training_files = self.training_files, []
+        return files
 
     def deployment_body(
         self, model: str, version: str, instance_type: str, count: int, tags: dict[str, str], collect: bool

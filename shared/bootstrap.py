@@ -94,15 +94,10 @@ class LazyAzure:
     @property
     def collected(self) -> CollectedData:
         """The workspace's default datastore container, where the data collector writes."""
-        from shared.adapters.azure_clients import blob_service_client
+        from shared.adapters.azure_clients import datastore_container
         from shared.adapters.collected_data import CollectedData
 
-        def build() -> CollectedData:
-            store = self.ml_client.datastores.get_default()
-            container = blob_service_client(self.settings).get_container_client(store.container_name)
-            return CollectedData(container)
-
-        return self._once("collected", build)
+        return self._once("collected", lambda: CollectedData(datastore_container(self.settings, self.ml_client)))
 
 
 def app_clock(env: Mapping[str, str]) -> Clock:

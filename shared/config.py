@@ -95,14 +95,21 @@ class CheckSettings:
     cost_every: timedelta = timedelta(hours=6)
     slo_latency_p95_ms: float = 500.0
     slo_error_rate: float = 0.01
-    slo_min_requests: int = 50
+    slo_min_requests: int = 30
     cost_budget: str | None = None
     cost_anomaly_floor: float = 5.0
     probe_timeout: timedelta = timedelta(seconds=20)
     canary_interval: timedelta = timedelta(minutes=5)
     canary_lifetime: timedelta = timedelta(minutes=30)
+    #: Log Analytics workspace (its "Workspace ID" GUID) the endpoints' diagnostic settings send
+    #: AmlOnlineEndpointTrafficLog to; unset: canaries are judged from the per-minute metrics
+    log_analytics_workspace_id: str | None = None
     rollback_mode: str = "auto"
     rollback_cooldown: timedelta = timedelta(minutes=30)
+    gate_metric: str = "auc"
+    gate_direction: str = "higher"
+    gate_margin: float = 0.01
+    gate_margin_kind: str = "absolute"  # "relative" when MODELWATCH_GATE_MARGIN is a percentage (2%)
 
     def cadences(self) -> dict[str, timedelta]:
         return {"slo": self.slo_every, "drift": self.drift_every, "quota": self.quota_every,
@@ -259,6 +266,7 @@ def _check_settings(env: Mapping[str, str], problems: dict[str, str]) -> CheckSe
                 problems["MODELWATCH_DRIFT_WINDOWS"] = f"comma-separated durations like 1h,24h: {exc}"
     if not windows or any(w < timedelta(minutes=5) or w > timedelta(days=31) for w in windows):
         problems.setdefault("MODELWATCH_DRIFT_WINDOWS", "each window must be from 5m to 31d")
+    gate_margin, gate_margin_kind = _gate_margin_setting(env, problems)
     return CheckSettings(
         slo_every=_duration_setting(env, "MODELWATCH_SLO_EVERY", timedelta(minutes=5), minute, problems),
         drift_every=_duration_setting(env, "MODELWATCH_DRIFT_EVERY", timedelta(hours=1), minute, problems),
@@ -267,7 +275,7 @@ def _check_settings(env: Mapping[str, str], problems: dict[str, str]) -> CheckSe
         cost_every=_duration_setting(env, "MODELWATCH_COST_EVERY", timedelta(hours=6), minute, problems),
         slo_latency_p95_ms=_float_setting(env, "MODELWATCH_SLO_LATENCY_P95_MS", 500.0, 1.0, 600_000.0, problems),
         slo_error_rate=_float_setting(env, "MODELWATCH_SLO_ERROR_RATE", 0.01, 1e-6, 0.5, problems),
-        slo_min_requests=_int_setting(env, "MODELWATCH_SLO_MIN_REQUESTS", 50, 1, 10_000_000, problems),
+        slo_min_requests=_int_setting(env, "MODELWATCH_SLO_MIN_REQUESTS", 30, 1, 10_000_000, problems),
         cost_budget=env.get("MODELWATCH_COST_BUDGET", "").strip() or None,
         cost_anomaly_floor=_float_setting(env, "MODELWATCH_COST_ANOMALY_FLOOR", 5.0, 0.0, 1e9, problems),
         probe_timeout=_duration_setting(env, "MODELWATCH_PROBE_TIMEOUT", timedelta(seconds=20),
@@ -276,11 +284,42 @@ def _check_settings(env: Mapping[str, str], problems: dict[str, str]) -> CheckSe
                                           problems),
         canary_lifetime=_duration_setting(env, "MODELWATCH_CANARY_LIFETIME", timedelta(minutes=30), minute,
                                           problems),
+        log_analytics_workspace_id=_guid_setting(env, "MODELWATCH_LOG_ANALYTICS_WORKSPACE_ID", problems),
         rollback_mode=_choice_setting(env, "MODELWATCH_ROLLBACK_MODE", "auto", ("auto", "recommend", "off"),
                                       problems),
         rollback_cooldown=_duration_setting(env, "MODELWATCH_ROLLBACK_COOLDOWN", timedelta(minutes=30),
                                             timedelta(0), problems),
+        gate_metric=env.get("MODELWATCH_GATE_METRIC", "").strip() or "auc",
+        gate_direction=_choice_setting(env, "MODELWATCH_GATE_DIRECTION", "higher", ("higher", "lower"), problems),
+        gate_margin=gate_margin,
+        gate_margin_kind=gate_margin_kind,
     )
+
+
+def _gate_margin_setting(env: Mapping[str, str], problems: dict[str, str]) -> tuple[float, str]:
+    """(margin, kind): `0.01` is absolute (in the metric's units), `2%` relative (a fraction of the baseline)."""
+    from monitors.gate import GateSpecError, parse_margin
+
+    raw = env.get("MODELWATCH_GATE_MARGIN", "").strip()
+    if not raw:
+        return 0.01, "absolute"
+    try:
+        return parse_margin(raw)
+    except GateSpecError as exc:
+        problems["MODELWATCH_GATE_MARGIN"] = str(exc)
+        return 0.01, "absolute"
+
+
+_GUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.IGNORECASE)
+
+
+def _guid_setting(env: Mapping[str, str], name: str, problems: dict[str, str]) -> str | None:
+    raw = env.get(name, "").strip()
+    if raw and not _GUID.match(raw):
+        problems[name] = ("must be a Log Analytics workspace id, a GUID like 00000000-0000-0000-0000-000000000000 "
+                          f"('Workspace ID' on the workspace's overview), got {raw!r}")
+        return None
+    return raw or None
 
 
 def _choice_setting(env: Mapping[str, str], name: str, default: str, choices: tuple[str, ...],

@@ -4,12 +4,19 @@
 
 Starts the three in order, each waiting until the previous one answers, subscribes the app's Event
 Grid functions to the emulator's events (as `az eventgrid event-subscription create` would), prints
-where everything is, and runs until Ctrl-C (or SIGTERM), then stops all three. Logs go to .run/.
+where everything is, and runs until Ctrl-C, SIGTERM or SIGHUP (the terminal closed), then stops all
+three and waits until they are gone. Logs go to .run/.
+
+The three run in their own sessions (a Ctrl-C in the terminal reaches only this process, which stops
+them in order), so this process must never end without stopping them: it handles SIGINT even when
+started in the background (where the shell starts it with SIGINT ignored), SIGTERM and SIGHUP, also
+while still starting, and ignores further signals while it stops.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import signal
 import subprocess
@@ -21,6 +28,31 @@ from typing import Any
 from tools.azurite import DEFAULT_LOCATION, REPO_ROOT, Azurite
 
 RUN_DIR = REPO_ROOT / ".run"
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
+class Stopping(BaseException):
+    """A stop signal arrived: unwinds starting or watching (like KeyboardInterrupt) to the code that stops all."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+def _ignore_stop_signals() -> None:
+    for signum in STOP_SIGNALS:
+        signal.signal(signum, signal.SIG_IGN)
+
+
+def _on_stop_signal(signum: int, _frame: object) -> None:
+    _ignore_stop_signals()  # one stop at a time: a second Ctrl-C must not interrupt the stopping
+    raise Stopping(signum)
+
+
+def handle_stop_signals() -> None:
+    """SIGINT, SIGTERM and SIGHUP all mean: stop everything. Installed over an inherited SIG_IGN too."""
+    for signum in STOP_SIGNALS:
+        signal.signal(signum, _on_stop_signal)
 
 
 def _scenario_ids(path: Path) -> dict[str, str]:
@@ -47,6 +79,8 @@ def app_environment(azurite: Azurite, emulator_url: str, ids: dict[str, str]) ->
         "MODELWATCH_RESOURCE_GROUP": ids["resource_group"],
         "MODELWATCH_WORKSPACE": ids["workspace"],
         "MODELWATCH_LOCATION": ids["location"],
+        "MODELWATCH_LOG_ANALYTICS_WORKSPACE_ID": ids.get("log_analytics_workspace_id",
+                                                         "00000000-0000-4000-8000-00000000a11a"),  # the emulator's
     }
 
 
@@ -125,34 +159,49 @@ class Stack:
         ], env=app_environment(self.azurite, emulator_url, ids))
         _wait_http(f"{app_url}/admin/host/status", devhost, "devhost", log)
         subscribe(emulator_url, app_url, ids)
+        # One sweep now, as the first timer tick in Azure would be: the monitor records each endpoint's traffic
+        # split, so a canary started from here on is recognised as one.
+        _run_timer(app_url, "scheduled_sweep")
         return {"app": app_url, "emulator": emulator_url, "workspace": workspace_id(ids)}
 
     def stop(self) -> None:
+        """Stop the devhost and the emulator (SIGTERM, SIGKILL after 15 s), then Azurite; return once all are gone."""
         for _, process in reversed(self.processes):
             if process.poll() is None:
-                os.killpg(process.pid, signal.SIGTERM)
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(process.pid, signal.SIGTERM)
         for _, process in reversed(self.processes):
             try:
                 process.wait(timeout=15)
             except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
         self.processes.clear()
         self.azurite.stop()
 
     def watch(self) -> int:
-        """Block until a signal arrives or a component dies; return an exit code."""
-        stop = {"now": False}
-        signal.signal(signal.SIGTERM, lambda *_: stop.update(now=True))
-        try:
-            while not stop["now"]:
-                for name, process in self.processes:
-                    if process.poll() is not None:
-                        print(f"{name} exited with code {process.returncode}; see .run/{name}.log", file=sys.stderr)
-                        return 1
-                time.sleep(0.5)
-        except KeyboardInterrupt:
-            pass
-        return 0
+        """Block until a component dies (exit code 1); a stop signal raises Stopping out of here."""
+        while True:
+            for name, process in self.processes:
+                if process.poll() is not None:
+                    print(f"{name} exited with code {process.returncode}; see .run/{name}.log", file=sys.stderr)
+                    return 1
+            time.sleep(0.5)
+
+
+def _say(text: str) -> None:
+    """Print, unless the terminal is gone (after SIGHUP stdout may be a closed tty): stopping matters more."""
+    with contextlib.suppress(OSError):
+        print(text, flush=True)
+
+
+def _run_timer(app_url: str, function: str) -> None:
+    import requests
+
+    answer = requests.post(f"{app_url}/admin/functions/{function}", json={"input": ""}, timeout=30)
+    if answer.status_code != 202:
+        raise RuntimeError(f"running {function} failed: {answer.status_code} {answer.text[:200]}")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -171,13 +220,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     stack = Stack(args)
+    handle_stop_signals()
     try:
-        urls = stack.start()
-    except Exception as exc:
-        stack.stop()
-        print(f"could not start the stack: {exc}", file=sys.stderr)
-        return 1
-    print(f"""
+        try:
+            urls = stack.start()
+        except Exception as exc:
+            print(f"could not start the stack: {exc}", file=sys.stderr)
+            return 1
+        _say(f"""
 modelwatch is running (logs in .run/; Ctrl-C stops everything)
   app (devhost)   {urls['app']}       curl {urls['app']}/api/health
   Azure emulator  {urls['emulator']}       curl {urls['emulator']}/_emulator/state
@@ -186,12 +236,15 @@ modelwatch is running (logs in .run/; Ctrl-C stops everything)
 Scenario {args.scenario.name}: Event Grid events from the emulator reach on_ml_event / on_resource_event;
 jump ahead with:
   curl -XPOST {urls['emulator']}/_emulator/time/advance -H 'content-type: application/json' -d '{{"minutes": 30}}'
-""", flush=True)
-    try:
+""")
         return stack.watch()
+    except Stopping as stop:
+        _say(f"{stop}: stopping the devhost, the emulator and Azurite")
+        return 0
     finally:
+        _ignore_stop_signals()
         stack.stop()
-        print("stopped", flush=True)
+        _say("stopped")
 
 
 if __name__ == "__main__":

@@ -2,9 +2,10 @@
 
 In Azure (MODELWATCH_AZURE_EMULATOR_URL unset): DefaultAzureCredential (managed identity) and the
 SDKs' normal endpoints. Locally: a static fake credential (a stand-in for Entra ID, which cannot run
-here) and a transport that sends `https://management.azure.com` and the regional metrics endpoint to
-the emulator over plain http. The clients keep their https URLs, so the bearer-token policy (which
-refuses http) is satisfied and the code that runs in Azure is exactly the code we test.
+here) and a transport that sends `https://management.azure.com`, the regional metrics endpoint and Log
+Analytics (`https://api.loganalytics.io`) to the emulator over plain http. The clients keep their https
+URLs, so the bearer-token policy (which refuses http) is satisfied and the code that runs in Azure is
+exactly the code we test.
 
 Importing this module costs nothing: every SDK import is inside the function that needs it. Adapters
 take the client these factories build as a parameter; nothing here decides anything.
@@ -144,7 +145,7 @@ def emulator_transport(
     emulator_url: str,
     *,
     timeout_seconds: float = 30.0,
-    hosts: tuple[str, ...] = (ARM_HOST,),
+    hosts: tuple[str, ...] = (ARM_HOST, LOGS_HOST),
     host_suffixes: tuple[str, ...] = (".metrics.monitor.azure.com",),
 ) -> HttpTransport:
     """A RequestsTransport that sends requests for Azure hosts to the emulator over http.
@@ -215,7 +216,9 @@ def metrics_client(settings: AzureSettings) -> MetricsClient:
 
 
 def logs_client(settings: AzureSettings) -> LogsQueryClient:
-    """azure-monitor-query LogsQueryClient (Log Analytics). The emulator does not serve logs yet."""
+    """azure-monitor-query LogsQueryClient (Log Analytics, `https://api.loganalytics.io`).
+
+    The emulator serves the one query the traffic-log adapter sends (shared/adapters/traffic_log.py)."""
     from azure.monitor.query import LogsQueryClient
 
     return LogsQueryClient(credential(settings), **client_kwargs(settings))
@@ -254,3 +257,18 @@ def eventgrid_publisher_client(settings: AzureSettings) -> EventGridPublisherCli
             settings.eventgrid_topic_endpoint, AzureKeyCredential(settings.eventgrid_topic_key), **kwargs
         )
     return EventGridPublisherClient(settings.eventgrid_topic_endpoint, credential(settings), **kwargs)
+
+
+def datastore_container(settings: AzureSettings, ml: MLClient, store: str | None = None) -> Any:
+    """A workspace datastore's blob container (`store`, or the default one, where the data collector writes).
+
+    In Azure it is on the datastore's own storage account, reached with the app's identity (Storage Blob Data
+    Reader on that account); never the app's own storage. Locally the emulator's datastores live in Azurite,
+    reached through the connection string."""
+    from azure.storage.blob import BlobServiceClient
+
+    datastore = ml.datastores.get(store) if store else ml.datastores.get_default()
+    if settings.local:
+        return blob_service_client(settings).get_container_client(datastore.container_name)
+    url = f"https://{datastore.account_name}.blob.{datastore.endpoint or 'core.windows.net'}"
+    return BlobServiceClient(url, credential=credential(settings)).get_container_client(datastore.container_name)

@@ -60,6 +60,7 @@ class ModelVersion:
     properties: dict[str, str]
     path: str | None
     model_type: str | None
+    job_name: str | None = None  # the job that trained it (its metrics and inputs live there)
 
 
 @dataclass(frozen=True)
@@ -152,6 +153,22 @@ class AzureMLAdapter:
         return _model_of(self._call(lambda: self._ml.models.get(name, version=version),
                                     f"model {name!r} version {version!r}"))
 
+    def set_model_tags(self, name: str, version: str, tags: dict[str, str]) -> ModelVersion:
+        """GET the model version, merge `tags` into its tags, PUT it back (tags and description are what Azure ML
+        lets a registered version change; its path, properties and job stay as they were)."""
+
+        def put() -> Any:
+            model = self._ml.models.get(name, version=version)
+            model.tags = {**(model.tags or {}), **tags}
+            return self._ml.models.create_or_update(model)
+
+        return _model_of(self._call(put, f"model {name!r} version {version!r}"))
+
+    def job_properties(self, job_name: str) -> dict[str, str]:
+        """The properties of a job (a training run names its results there, e.g. a sweep's best `score`)."""
+        job = self._call(lambda: self._ml.jobs.get(job_name), f"job {job_name!r}")
+        return {str(k): str(v) for k, v in (getattr(job, "properties", None) or {}).items()}
+
     # -- quota -----------------------------------------------------------------------------------------
     def quota_usage(self, location: str | None = None) -> list[QuotaUsage]:
         items = self._call(lambda: list(self._ml.compute.list_usage(location=location)), "workspace")
@@ -204,6 +221,7 @@ def _model_of(m: Any) -> ModelVersion:
         properties={str(k): str(v) for k, v in (m.properties or {}).items()},
         path=str(m.path) if getattr(m, "path", None) else None,
         model_type=getattr(m, "type", None),
+        job_name=getattr(m, "job_name", None) or None,
     )
 
 

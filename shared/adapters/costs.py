@@ -4,7 +4,8 @@ Managed online endpoint costs accrue on the workspace resource, attributed by th
 `azuremlendpoint` / `azuremldeployment` (rollout_alerting.md §4.4), so queries group by one tag and
 filter by the other. Columns are read by name (Azure names the cost column after the agreement
 type). The client is a parameter. Cost APIs are throttled (a few calls per scope per minute) and the
-data is hours old: callers cache and poll rarely.
+data is hours old: callers cache and poll rarely (shared/adapters/cost_cache.py). Every call takes the
+SDK's per-operation options (`retry_total=0` lets the cache, not the SDK, answer a 429).
 """
 
 from __future__ import annotations
@@ -66,15 +67,16 @@ class CostsAdapter:
         self._client = client
         self._scope = "/" + scope.strip("/")
 
-    def endpoint_costs(self, start: datetime, end: datetime) -> CostReport:
+    def endpoint_costs(self, start: datetime, end: datetime, **options: Any) -> CostReport:
         """Daily cost per online endpoint (grouped by the `azuremlendpoint` tag)."""
-        return self._query(start, end, group_tag=ENDPOINT_TAG, endpoint=None)
+        return self._query(start, end, group_tag=ENDPOINT_TAG, endpoint=None, options=options)
 
-    def deployment_costs(self, endpoint: str, start: datetime, end: datetime) -> CostReport:
+    def deployment_costs(self, endpoint: str, start: datetime, end: datetime, **options: Any) -> CostReport:
         """Daily cost per deployment of one endpoint (filtered by endpoint tag, grouped by deployment tag)."""
-        return self._query(start, end, group_tag=DEPLOYMENT_TAG, endpoint=endpoint)
+        return self._query(start, end, group_tag=DEPLOYMENT_TAG, endpoint=endpoint, options=options)
 
-    def _query(self, start: datetime, end: datetime, group_tag: str, endpoint: str | None) -> CostReport:
+    def _query(self, start: datetime, end: datetime, group_tag: str, endpoint: str | None,
+               options: dict[str, Any] | None = None) -> CostReport:
         from azure.mgmt.costmanagement.models import (
             QueryAggregation,
             QueryComparisonExpression,
@@ -98,7 +100,7 @@ class CostsAdapter:
                 filter=query_filter,
             ),
         )
-        result = self._client.query.usage(self._scope, definition)
+        result = self._client.query.usage(self._scope, definition, **(options or {}))
         if result is None:  # 204: no cost data for the period
             return CostReport(rows=[], complete=True)
         props = result.properties
@@ -107,15 +109,22 @@ class CostsAdapter:
         # The SDK's query.usage cannot follow nextLink; say so instead of silently dropping pages.
         return CostReport(rows=rows, complete=not props.next_link)
 
-    def budget(self, name: str) -> BudgetStatus:
-        b = self._client.budgets.get(self._scope, name)
-        props = b.properties
-        forecast = getattr(props, "forecast_spend", None)
-        return BudgetStatus(
-            name=b.name, amount=float(props.amount), current_spend=float(props.current_spend.amount),
-            forecast_spend=float(forecast.amount) if forecast is not None else None,
-            unit=str(props.current_spend.unit), time_grain=str(props.time_grain),
-        )
+    def budget(self, name: str, **options: Any) -> BudgetStatus:
+        return _budget_of(self._client.budgets.get(self._scope, name, **options))
+
+    def budgets(self, **options: Any) -> list[BudgetStatus]:
+        """Every budget defined at this scope."""
+        return [_budget_of(b) for b in self._client.budgets.list(self._scope, **options)]
+
+
+def _budget_of(b: Any) -> BudgetStatus:
+    props = b.properties
+    forecast = getattr(props, "forecast_spend", None)
+    return BudgetStatus(
+        name=b.name, amount=float(props.amount), current_spend=float(props.current_spend.amount),
+        forecast_spend=float(forecast.amount) if forecast is not None else None,
+        unit=str(props.current_spend.unit), time_grain=str(props.time_grain),
+    )
 
 
 def _row(cells: dict[str, Any], group_tag: str, endpoint: str | None) -> CostRow:

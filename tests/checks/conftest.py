@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from emulator.scenario import DEFAULT_LOG_ANALYTICS_WORKSPACE_ID as LOG_ANALYTICS_WORKSPACE_ID
 from shared.bootstrap import Services, build_services
 from shared.jobs import Job
 from tests.fixtures.emulator import EmulatorHandle
@@ -80,6 +81,7 @@ def world_env(emulator: EmulatorHandle, container: str, **extra: str) -> dict[st
         "MODELWATCH_RESOURCE_GROUP": ids["resource_group"],
         "MODELWATCH_WORKSPACE": ids["workspace"],
         "MODELWATCH_LOCATION": ids["location"],
+        "MODELWATCH_LOG_ANALYTICS_WORKSPACE_ID": ids.get("log_analytics_workspace_id", LOG_ANALYTICS_WORKSPACE_ID),
         "MODELWATCH_AZURE_EMULATOR_URL": emulator.url,
         "MODELWATCH_AZURE_RETRY_TOTAL": "0",
         "MODELWATCH_AZURE_TIMEOUT_SECONDS": "10",

@@ -50,7 +50,15 @@ class Stack:
         raise AssertionError(f"stack did not start in {timeout}s:\n{self.log.read_text()}")
 
     def audit(self) -> list[dict[str, Any]]:
-        return requests.get(f"{self.app}/api/audit", params={"since": "7d"}, timeout=30).json()["records"]
+        """The whole audit trail of the last 7 days, following the API's pages."""
+        records: list[dict[str, Any]] = []
+        params = {"since": "7d", "limit": "1000"}
+        while True:
+            page = requests.get(f"{self.app}/api/audit", params=params, timeout=30).json()
+            records += page["records"]
+            if not page.get("truncated") or not page.get("next_cursor"):
+                return records
+            params["cursor"] = page["next_cursor"]
 
     def stop(self) -> int:
         if self.process.poll() is None:
@@ -71,6 +79,11 @@ class Stack:
         answer = requests.get(f"{self.app}/api/alerts", params={"state": "all", **params}, timeout=30)
         assert answer.ok, answer.text
         return answer.json()["alerts"]
+
+    def alert(self, alert_id: str) -> dict[str, Any]:
+        answer = requests.get(f"{self.app}/api/alerts/{alert_id}", timeout=30)
+        assert answer.ok, answer.text
+        return answer.json()
 
     def sweep(self, timeout: float = 120.0) -> list[dict[str, Any]]:
         """Run the sweep timer now and wait until every check job it fanned out is done (or failed for good)."""

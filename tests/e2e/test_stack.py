@@ -7,7 +7,10 @@ changed through the real MLClient; both must arrive over Event Grid and be proce
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
+import socket
 import subprocess
 import sys
 import time
@@ -101,3 +104,53 @@ def test_status_command_names_missing_settings(stack: Stack) -> None:
                          text=True, timeout=60)
     assert out.returncode == 2
     assert "MODELWATCH_SUBSCRIPTION_ID" in out.stderr
+
+
+def _answers(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+def _stack_ports(instance: Stack) -> list[int]:
+    return [instance.port, instance.emulator_port, *instance.ports]
+
+
+def _kill_leftovers(instance: Stack, where: Path) -> None:
+    """Only when a test failed: stop what this test started (found by its folder or ports), never anything else."""
+    if instance.process.poll() is None:
+        instance.process.kill()
+    marks = [str(where), *(f"--port\x00{p}\x00" for p in _stack_ports(instance))]
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            cmdline = (proc / "cmdline").read_bytes().decode(errors="replace") + "\x00"
+        except OSError:
+            continue
+        if any(mark in cmdline for mark in marks):
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(int(proc.name), signal.SIGKILL)
+
+
+@pytest.mark.parametrize(("signum", "background"), [(signal.SIGHUP, False), (signal.SIGINT, True)],
+                         ids=["terminal closed (SIGHUP)", "Ctrl-C on a background job (SIGINT)"])
+def test_the_stack_stops_all_three_parts_on_a_signal(tmp_path: Path, signum: int, background: bool) -> None:
+    # A shell starts a background job with SIGINT ignored; an ignored disposition is inherited across exec.
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if background else None
+    try:
+        instance = Stack(tmp_path)
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
+    try:
+        instance.wait_until_running()
+        assert all(_answers(p) for p in _stack_ports(instance))
+        os.kill(instance.process.pid, signum)
+        assert instance.process.wait(timeout=60) == 0
+        assert [p for p in _stack_ports(instance) if _answers(p)] == []  # no orphan left on its port
+        assert "stopped" in instance.log.read_text()
+    finally:
+        _kill_leftovers(instance, tmp_path)

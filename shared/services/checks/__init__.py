@@ -58,13 +58,35 @@ def _unless_unconfigured(ctx: CheckContext, handler: Callable[[Job], dict[str, A
     return run
 
 
+def _run_each(steps: dict[str, Callable[[], dict[str, Any]]]) -> dict[str, Any]:
+    """Run every step of a job even when one raises, so one failure never hides another's result (each records
+    its own verdict); then raise the first failure, the others named in its notes, so the job is retried."""
+    out: dict[str, Any] = {}
+    failed: list[tuple[str, Exception]] = []
+    for name, step in steps.items():
+        try:
+            out[name] = step()
+        except Exception as exc:  # raised below, after the other steps ran
+            failed.append((name, exc))
+    if failed:
+        first = failed[0][1]
+        for name, exc in failed[1:]:
+            first.add_note(f"{name} failed too: {type(exc).__name__}: {exc}")
+        first.add_note(f"failed: {', '.join(n for n, _ in failed)}; completed: {', '.join(out) or 'none'}")
+        raise first
+    return out
+
+
 def job_handlers(ctx: CheckContext) -> dict[str, Callable[[Job], dict[str, Any]]]:
-    from shared.services.checks import events, fanout, reference
+    from shared.services.checks import events, fanout, gate, reference
 
     handlers: dict[str, Callable[[Job], dict[str, Any]]] = {
         "scheduled_sweep": lambda job: fanout.fan_out(ctx, job, ctx.clock.now()),
         "check": lambda job: run_check(ctx, job),
-        "model_registered": lambda job: reference.on_model_registered(ctx, job, ctx.clock.now()),
+        "model_registered": lambda job: _run_each({
+            "reference": lambda: reference.on_model_registered(ctx, job, ctx.clock.now()),
+            "gate": lambda: gate.evaluate_gate(ctx, job, ctx.clock.now()),
+        }),
         "run_failed": lambda job: events.on_run_failed(ctx, job, ctx.clock.now()),
         "azureml_drift_detected": lambda job: events.on_azureml_drift(ctx, job, ctx.clock.now()),
         "endpoint_deleted": lambda job: events.on_deleted(ctx, job, ctx.clock.now()),

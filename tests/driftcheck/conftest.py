@@ -1,0 +1,4 @@
+"""The drift check and the reference builder run through the `world` fixture of tests/checks: the real composition
+root on the session emulator (scenarios/test_minimal.yaml) and Azurite."""
+
+from tests.checks.conftest import world  # noqa: F401
