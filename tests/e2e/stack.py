@@ -92,6 +92,8 @@ class Stack:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             new = [r for r in self.audit() if r["id"] not in before]
+            if any(r["kind"] == "timer" and r["decision"] == "skipped" for r in new):
+                return new  # this 5-minute slot was swept already
             fanned = [r for r in new if r["kind"] == "sweep" and r["decision"] == "fanned_out"]
             if fanned:
                 wanted = set(fanned[0]["details"]["jobs"])
