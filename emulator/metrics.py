@@ -3,8 +3,23 @@
 Every scored request (simulated or real) lands in a per-minute bucket (latencies, status codes). A
 query turns buckets into the Azure Monitor REST shape: per-minute values (PT1M grain, as Azure
 pre-aggregates) split or filtered by dimension, then rolled up per interval with the requested
-aggregations. Names, units and dimensions follow the supported-metrics reference for
-Microsoft.MachineLearningServices/workspaces/onlineEndpoints[/deployments].
+aggregations. Names, units, dimensions and supported aggregations follow the supported-metrics reference
+for Microsoft.MachineLearningServices/workspaces/onlineEndpoints[/deployments] (generated 2026-07): every
+endpoint metric serves `Average` only; the deployment metrics Minimum/Maximum/Average (latency and
+RequestsPerMinute: Average only). `GET .../metricDefinitions` lists them as `supportedAggregationTypes`.
+
+What Azure does with an aggregation a metric does not serve, the emulator does too: the answer is still 200,
+and that metric comes back with `errorCode: InvalidSamplingType`, an `errorMessage` ("Sampling type is not
+found...") and no time series, beside the other metrics of the query (the Azure Monitor REST example
+`GetMetricError.json`, api-version 2024-02-01). azure-monitor-querymetrics drops `errorCode`, so a client
+that does not read it sees an empty metric: the adapter (shared/adapters/metrics.py) reads it.
+
+`RequestsPerMinute` is a sample per minute per combination of its dimensions (deployment, statusCode,
+statusCodeClass, modelStatusCode): the number of those requests in that minute. A query that does not split
+by a dimension merges the samples of its values as Azure merges pre-aggregated samples: Average is the mean
+of the samples in the window, Minimum / Maximum / Count over the samples, Total their sum. So `Average` at
+PT1M is the minute's count only for a series split by every dimension whose values differ in that minute
+(one sample); collapsed, it is the mean per combination, which is why the adapter splits by all of them.
 
 Never does I/O; the HTTP routes live in metrics_api.py.
 """
@@ -61,13 +76,28 @@ class MetricStore:
 Fact = tuple[dict[str, str], Any]
 
 
+AVERAGE_ONLY = ("Average",)
+MIN_MAX_AVG = ("Minimum", "Maximum", "Average")
+
+
 @dataclass(frozen=True)
 class MetricDef:
+    """One metric: `aggregations` are Azure's supported aggregation types, the first the primary one.
+
+    `samples`: each fact is one Azure sample (merged across collapsed dimensions and minutes as samples);
+    else the facts of a minute are reduced to one value by `reduce` (latency distributions)."""
+
     name: str
     unit: str
     description: str
     dimensions: tuple[str, ...]
     reduce: Callable[[list[Any]], float | None]
+    aggregations: tuple[str, ...] = AVERAGE_ONLY
+    samples: bool = False
+    category: str = "Traffic"
+
+    def supports(self, aggregation: str) -> bool:
+        return aggregation.lower() in {a.lower() for a in self.aggregations}
 
 
 def percentile(values: list[float], q: float) -> float | None:
@@ -132,6 +162,7 @@ ENDPOINT_METRICS = {
             "The number of requests sent to online endpoint within a minute.",
             ("deployment", "statusCode", "statusCodeClass", "modelStatusCode"),
             _sum,
+            samples=True,
         ),
     ]
 }
@@ -144,6 +175,8 @@ DEPLOYMENT_METRICS = {
             "Percentage of CPU used by an instance.",
             ("instanceId",),
             _mean,
+            MIN_MAX_AVG,
+            category="Resource",
         ),
         MetricDef(
             "CpuMemoryUtilizationPercentage",
@@ -151,6 +184,8 @@ DEPLOYMENT_METRICS = {
             "Percentage of memory used by an instance.",
             ("instanceId",),
             _mean,
+            MIN_MAX_AVG,
+            category="Resource",
         ),
         MetricDef(
             "DeploymentCapacity",
@@ -158,6 +193,8 @@ DEPLOYMENT_METRICS = {
             "The number of instances in the deployment.",
             ("instanceId", "State"),
             _sum,
+            MIN_MAX_AVG,
+            category="Resource",
         ),
         *_latency_defs(()),
         MetricDef(
@@ -166,6 +203,7 @@ DEPLOYMENT_METRICS = {
             "The number of requests sent to the deployment within a minute.",
             ("envoy_response_code",),
             _sum,
+            samples=True,
         ),
     ]
 }
@@ -281,16 +319,18 @@ class MetricsEngine:
                 f"Dimension(s) {unknown} are not valid for metric {definition.name}; "
                 f"valid dimensions: {list(definition.dimensions)}"
             )
-        series = self._series(target, definition, query)
-        return {
+        entry = {
             "id": f"{target.resource_id}/providers/Microsoft.Insights/metrics/{definition.name}",
             "type": "Microsoft.Insights/metrics",
             "name": {"value": definition.name, "localizedValue": definition.name},
             "displayDescription": definition.description,
             "unit": definition.unit,
-            "timeseries": series,
-            "errorCode": "Success",
         }
+        refused = [a for a in query.aggregations if not definition.supports(a)]
+        if refused:  # Azure answers 200 and marks only this metric (REST example GetMetricError.json)
+            return {**entry, "timeseries": [], "errorCode": "InvalidSamplingType",
+                    "errorMessage": invalid_sampling_message(target, definition, refused[0])}
+        return {**entry, "timeseries": self._series(target, definition, query), "errorCode": "Success"}
 
     def _series(self, target: Target, definition: MetricDef, query: Query) -> list[dict[str, Any]]:
         split_dims = sorted(query.filter)
@@ -308,7 +348,7 @@ class MetricsEngine:
             groups[()] = {}
         out = []
         for key, by_minute in groups.items():
-            values = {m: definition.reduce(p) for m, p in by_minute.items()}
+            values = {m: _samples(definition, p) for m, p in by_minute.items()}
             out.append(
                 {
                     "metadatavalues": [
@@ -320,10 +360,11 @@ class MetricsEngine:
             )
         return _top(out, query)
 
-    def _roll_up(self, values: dict[datetime, float | None], query: Query) -> list[dict[str, Any]]:
+    def _roll_up(self, values: dict[datetime, list[float]], query: Query) -> list[dict[str, Any]]:
+        """One point per window; every aggregation over the samples inside it (none: a timeStamp only)."""
         points = []
         for start, end in _windows(query.start, query.end, query.interval):
-            inside = [v for m, v in values.items() if start <= m < end and v is not None]
+            inside = [v for m, samples in values.items() if start <= m < end for v in samples]
             point: dict[str, Any] = {"timeStamp": iso(start)}
             if inside:
                 stats = {
@@ -392,6 +433,47 @@ class MetricsEngine:
         rng = self.world.rng("util", endpoint, dep, i, minute.isoformat(), cpu)
         base = 6.0 + 0.45 * rpm if cpu else 28.0 + 0.05 * rpm
         return round(min(100.0, max(0.0, base + rng.uniform(-2.0, 2.0))), 2)
+
+
+def _samples(definition: MetricDef, payloads: list[Any]) -> list[float]:
+    """The Azure samples of one series in one minute: each fact itself for a sample metric, else the one
+    value the minute's facts reduce to (none when it has no value)."""
+    if definition.samples:
+        return [float(p) for p in payloads]
+    value = definition.reduce(payloads)
+    return [] if value is None else [value]
+
+
+def invalid_sampling_message(target: Target, definition: MetricDef, aggregation: str) -> str:
+    """Azure's wording for an aggregation the metric does not serve ("SamplingType" is Azure's word for it)."""
+    return (
+        f"Sampling type is not found. Metric:MachineLearningServices,{target.namespace},{definition.name}, "
+        f"SamplingType:Nullable{aggregation.capitalize()}."
+    )
+
+
+def metric_definitions(target: Target) -> list[dict[str, Any]]:
+    """GET .../providers/Microsoft.Insights/metricDefinitions: every metric of the resource with its supported
+    aggregations, primary aggregation, dimensions and time grains (PT1M pre-aggregated, 93 days kept)."""
+    defs = DEPLOYMENT_METRICS if target.deployment else ENDPOINT_METRICS
+    grains = ("PT1M", "PT5M", "PT15M", "PT30M", "PT1H", "PT6H", "PT12H", "P1D")
+    return [
+        {
+            "id": f"{target.resource_id}/providers/microsoft.insights/metricdefinitions/{d.name}",
+            "resourceId": target.resource_id,
+            "namespace": target.namespace,
+            "name": {"value": d.name, "localizedValue": d.name},
+            "displayDescription": d.description,
+            "category": d.category,
+            "isDimensionRequired": False,
+            "unit": d.unit,
+            "primaryAggregationType": d.aggregations[0],
+            "supportedAggregationTypes": list(d.aggregations),
+            "metricAvailabilities": [{"timeGrain": g, "retention": "P93D"} for g in grains],
+            "dimensions": [{"value": dim, "localizedValue": dim} for dim in d.dimensions],
+        }
+        for d in defs.values()
+    ]
 
 
 def _matches(dims: dict[str, str], flt: dict[str, set[str] | None]) -> bool:

@@ -6,6 +6,12 @@
   `{"resourceids": [...]}`; answer `{"values": [...]}`.
 - `GET {resourceId}/providers/Microsoft.Insights/metrics` (ARM; azure-mgmt-monitor style): `timespan`,
   `interval`, `metricnames`, `aggregation`, `$filter`, `top`, `metricnamespace`.
+- `GET {resourceId}/providers/Microsoft.Insights/metricDefinitions` (ARM): each metric's unit, dimensions,
+  `primaryAggregationType` and `supportedAggregationTypes`.
+
+An aggregation a metric does not serve is not a 400: as in Azure, that metric comes back with
+`errorCode: InvalidSamplingType` and no time series (emulator/metrics.py). An aggregation name Azure does
+not know at all (`median`) is a 400.
 """
 
 from __future__ import annotations
@@ -18,7 +24,14 @@ from starlette.responses import Response
 
 from emulator.clock import parse_iso
 from emulator.core import Emulator
-from emulator.metrics import AGGREGATIONS, MetricsQueryError, Query, parse_filter, resolve_target
+from emulator.metrics import (
+    AGGREGATIONS,
+    MetricsQueryError,
+    Query,
+    metric_definitions,
+    parse_filter,
+    resolve_target,
+)
 from emulator.routing import SUB, ArmError, json_response, read_json, route
 
 
@@ -118,3 +131,22 @@ async def arm_metrics(emu: Emulator, request: Request, g: dict[str, str]) -> Res
     except MetricsQueryError as exc:
         raise ArmError(exc.status, exc.code, str(exc)) from None
     return json_response({"cost": 0, **result})
+
+
+@route(
+    "GET",
+    r"(?P<resource>/subscriptions/.+?)/providers/Microsoft\.Insights/metricDefinitions",
+    "insights/metricDefinitions",
+)
+async def arm_metric_definitions(emu: Emulator, request: Request, g: dict[str, str]) -> Response:
+    params = {k.lower(): v for k, v in request.query_params.items()}
+    try:
+        target = resolve_target(emu.world, g["resource"])
+    except MetricsQueryError as exc:
+        raise ArmError(exc.status, exc.code, str(exc)) from None
+    namespace = params.get("metricnamespace")
+    if namespace and namespace.lower() != target.namespace.lower():
+        raise ArmError(
+            400, "BadRequest", f"Metric namespace {namespace!r} does not match the resource type {target.namespace!r}"
+        )
+    return json_response({"value": metric_definitions(target)})

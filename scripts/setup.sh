@@ -4,9 +4,18 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-PYTHON="${PYTHON:-python3.11}"
-command -v "$PYTHON" >/dev/null 2>&1 || PYTHON=python3
+# Python 3.11 or 3.12, the versions Azure Functions Flex Consumption runs (infra: pythonVersion). The first of
+# python3.11, python3.12, python3 found is used; PYTHON=python3.12 ./scripts/setup.sh picks one.
+if [ -z "${PYTHON:-}" ]; then
+  for PYTHON in python3.11 python3.12 python3; do
+    command -v "$PYTHON" >/dev/null 2>&1 && break
+  done
+fi
 if [ ! -x .venv/bin/python ]; then
+  if ! "$PYTHON" -c 'import sys; sys.exit(sys.version_info[:2] not in ((3, 11), (3, 12)))' 2>/dev/null; then
+    echo "error: $PYTHON is $("$PYTHON" --version 2>&1); modelwatch needs Python 3.11 or 3.12" >&2
+    exit 1
+  fi
   echo "==> creating .venv with $($PYTHON --version)"
   "$PYTHON" -m venv .venv
 fi

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from shared.adapters.retry import call_with_retry
+from shared.adapters.retry import CONFLICT_ATTEMPTS, CONFLICT_DEADLINE_SECONDS, call_with_retry
 
 if TYPE_CHECKING:
     from azure.ai.ml import MLClient
@@ -24,7 +24,7 @@ class ResourceMissing(LookupError):
 
 
 class AzureUnavailable(RuntimeError):
-    """Azure did not answer in time (or the connection failed) after every retry."""
+    """Azure did not answer in time (or the connection failed) after the SDK's retries."""
 
 
 class InvalidTraffic(ValueError):
@@ -97,23 +97,29 @@ def _missing(what: str, exc: Exception) -> ResourceMissing:
 
 
 class AzureMLAdapter:
-    def __init__(self, ml_client: MLClient, *, retry_attempts: int = 5,
+    """Transient faults (429, 5xx, timeouts) are retried by the MLClient's own retry policy; this adapter waits
+    out only 409 Conflict, at most `conflict_attempts` times within `conflict_deadline` seconds
+    (shared/adapters/retry.py: one layer per fault, and the worst case of a call)."""
+
+    def __init__(self, ml_client: MLClient, *, conflict_attempts: int = CONFLICT_ATTEMPTS,
+                 conflict_deadline: float = CONFLICT_DEADLINE_SECONDS,
                  sleep: Callable[[float], None] = time.sleep) -> None:
         self._ml = ml_client
-        self._attempts = retry_attempts
+        self._attempts = conflict_attempts
+        self._deadline = conflict_deadline
         self._sleep = sleep
 
     def _call(self, fn: Callable[[], Any], what: str) -> Any:
         from azure.core.exceptions import ResourceNotFoundError, ServiceRequestError, ServiceResponseError
 
         try:
-            return call_with_retry(fn, attempts=self._attempts, sleep=self._sleep)
+            return call_with_retry(fn, attempts=self._attempts, deadline=self._deadline, sleep=self._sleep)
         except ResourceNotFoundError as exc:
             raise _missing(what, exc) from exc
         except (ServiceRequestError, ServiceResponseError) as exc:
             reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            raise AzureUnavailable(f"{what}: Azure did not answer after {self._attempts} attempt(s) "
-                                   f"({type(exc).__name__}: {reason})") from exc
+            raise AzureUnavailable(f"{what}: Azure did not answer after the SDK's retries "
+                                   f"(MODELWATCH_AZURE_RETRY_TOTAL; {type(exc).__name__}: {reason})") from exc
 
     # -- endpoints and traffic -------------------------------------------------------------------------
     def endpoints(self) -> list[EndpointTraffic]:

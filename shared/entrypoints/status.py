@@ -18,14 +18,14 @@ from typing import Any
 
 
 def collect(endpoint: str | None, end: datetime, hours: float, days: int) -> dict[str, Any]:
-    from shared.adapters.azure_clients import AzureSettings, cost_client, metrics_client, ml_client
+    from shared.adapters.azure_clients import AzureSettings, cost_client, ml_client
     from shared.adapters.azure_ml import AzureMLAdapter
     from shared.adapters.costs import CostsAdapter
-    from shared.adapters.metrics import MetricsAdapter
+    from shared.bootstrap import LazyAzure
 
     settings = AzureSettings.from_env()
     ml = AzureMLAdapter(ml_client(settings))
-    metrics = MetricsAdapter(metrics_client(settings))
+    metrics = LazyAzure(settings).metrics  # on the workspace's region unless MODELWATCH_LOCATION says otherwise
     costs = CostsAdapter(cost_client(settings), f"/subscriptions/{settings.subscription_id}"
                                                 f"/resourceGroups/{settings.resource_group}")
     endpoints = [e for e in ml.endpoints() if endpoint in (None, e.endpoint)]

@@ -75,33 +75,44 @@ def test_a_missing_endpoint_is_named(adapter: AzureMLAdapter) -> None:
         adapter.endpoint_traffic("no-such-ep")
 
 
-def test_throttling_is_retried_honouring_retry_after(emulator: EmulatorHandle) -> None:
+def _endpoint_gets(emulator: EmulatorHandle) -> int:
+    return int(emulator.state()["calls"].get("GET onlineEndpoint", 0))
+
+
+def test_throttling_is_retried_by_the_sdk_honouring_retry_after_and_not_again_by_the_adapter(
+    emulator: EmulatorHandle,
+) -> None:
     waits: list[float] = []
-    adapter = AzureMLAdapter(ml_client(emulator.settings()), sleep=waits.append)
-    emulator.control("POST", "faults", {"route": "/onlineEndpoints/credit-ep$", "kind": "429", "retry_after": 2,
+    adapter = AzureMLAdapter(ml_client(emulator.settings(retry_total=2)), sleep=waits.append)
+    emulator.control("POST", "faults", {"route": "/onlineEndpoints/credit-ep$", "kind": "429", "retry_after": 1,
                                         "count": 2}, expect=201)
     assert adapter.endpoint_traffic(ENDPOINT).traffic == {"blue": 90, "green": 10}
-    assert waits == [2.0, 2.0]
+    assert _endpoint_gets(emulator) == 3
+    assert waits == []  # azure-core waited the Retry-After; the adapter's own loop is for 409 only
 
 
-def test_server_errors_that_persist_surface_after_bounded_retries(emulator: EmulatorHandle) -> None:
+def test_server_errors_that_persist_surface_after_the_sdk_retries_alone(emulator: EmulatorHandle) -> None:
     from azure.core.exceptions import HttpResponseError
 
     waits: list[float] = []
-    adapter = AzureMLAdapter(ml_client(emulator.settings()), retry_attempts=3, sleep=waits.append)
+    adapter = AzureMLAdapter(ml_client(emulator.settings(retry_total=2, retry_backoff_factor=0.01)),
+                             sleep=waits.append)
     emulator.control("POST", "faults", {"route": "/onlineEndpoints/credit-ep$", "kind": "500"}, expect=201)
     with pytest.raises(HttpResponseError) as err:
         adapter.endpoint_traffic(ENDPOINT)
     assert err.value.status_code == 500
-    assert len(waits) == 2
+    assert _endpoint_gets(emulator) == 3
+    assert waits == []
 
 
 def test_a_timeout_surfaces_as_a_clear_error_naming_the_resource(emulator: EmulatorHandle) -> None:
-    adapter = AzureMLAdapter(ml_client(emulator.settings(timeout_seconds=1.0)), retry_attempts=2, sleep=lambda _: None)
+    adapter = AzureMLAdapter(ml_client(emulator.settings(timeout_seconds=1.0, retry_total=1)), sleep=lambda _: None)
     emulator.control("POST", "faults", {"route": "/onlineEndpoints/credit-ep$", "kind": "timeout", "hang_seconds": 3,
                                         "count": 2}, expect=201)
-    with pytest.raises(AzureUnavailable, match=r"online endpoint 'credit-ep'.*2 attempt"):
+    with pytest.raises(AzureUnavailable, match=r"online endpoint 'credit-ep'.*SDK's retries"):
         adapter.endpoint_traffic(ENDPOINT)
+    [rule] = emulator.control("GET", "faults")["faults"]
+    assert rule["hits"] == 2  # 1 + retry_total attempts (counted as they arrive: hung calls are logged late)
 
 
 def test_a_traffic_change_waits_out_409_while_the_endpoint_is_updating(emulator: EmulatorHandle) -> None:

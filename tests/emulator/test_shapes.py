@@ -156,7 +156,7 @@ def test_metrics_get_batch_matches_the_azure_monitor_example(emulator: EmulatorH
             "interval": "PT5M",
             "metricnamespace": "Microsoft.MachineLearningServices/workspaces/onlineEndpoints",
             "metricnames": "RequestsPerMinute",
-            "aggregation": "average,total",
+            "aggregation": "average",
             "filter": "deployment eq '*'",
         },
     )

@@ -88,6 +88,7 @@ ADAPTER_NEEDS: dict[str, frozenset[Need]] = {
     "CollectedData.stream": _on(WORKSPACE_STORAGE, f"{BLOBS}/read"),
     # shared/adapters/metrics.py (MetricsClient, metrics:getBatch on the endpoints)
     "MetricsAdapter.per_deployment": _on(WORKSPACE, "Microsoft.Insights/metrics/read"),
+    "MetricsAdapter.per_deployment_metrics": _on(WORKSPACE, "Microsoft.Insights/metrics/read"),
     "MetricsAdapter.requests_by_status": _on(WORKSPACE, "Microsoft.Insights/metrics/read"),
     # shared/adapters/costs.py (CostManagementClient at the workspace's resource group)
     "CostsAdapter.endpoint_costs": _on(WORKSPACE_RG, "Microsoft.CostManagement/query/read"),
@@ -123,6 +124,8 @@ ADAPTER_NEEDS: dict[str, frozenset[Need]] = {
 SDK_CALL_NEEDS: dict[str, frozenset[Need]] = {
     "datastores.get_default": _ws(f"{WS}/datastores/read"),
     "datastores.get": _ws(f"{WS}/datastores/read"),
+    # shared/bootstrap.py LazyAzure.location: the workspace's region, when MODELWATCH_LOCATION is not set
+    "workspaces.get": _ws(f"{WS}/read"),
 }
 
 #: Actions the emulator cannot show being sent, with the code path that sends them in Azure.

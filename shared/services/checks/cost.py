@@ -13,11 +13,11 @@ cost cadence; a 429 is honoured and the stored answer served, and the verdict sa
   endpoints in seconds. These are asked never-fetched first, then oldest first, so the endpoints a
   throttled run left waiting are served first by the next one.
 
-Requests come from Azure Monitor (`RequestsPerMinute` per deployment and status class over 24 h, hourly
-totals), which is not Cost Management's budget. An answer with Azure Monitor's `top` (10) series may have
-left a quiet deployment out: such a deployment's idleness stays `pending`, never guessed. The judges are
-`monitors.cost`. Verdicts: one for the workspace (budgets), one per endpoint (its costs, its deployments',
-anomaly and idle findings). Alerts:
+Requests come from Azure Monitor (`RequestsPerMinute` over 24 h, read per minute as Azure serves it and summed
+per hour by the metrics adapter), which is not Cost Management's budget. An answer that reached the adapter's
+`top` series may have left a quiet deployment out: such a deployment's idleness stays `pending`, never guessed.
+The judges are `monitors.cost`. Verdicts: one for the workspace (budgets), one per endpoint (its costs, its
+deployments', anomaly and idle findings). Alerts:
 
 * `cost-budget-forecast`, labels `{budget}`, on the workspace: Sev2 at 100% (spend or month-end forecast),
   Sev3 at 80%;
@@ -53,8 +53,6 @@ RULE_ANOMALY = "cost-anomaly"
 RULE_IDLE = "cost-idle-deployment"
 HISTORY_DAYS = 14
 REQUEST_WINDOW = timedelta(hours=24)
-#: Azure Monitor returns at most `top` (default 10) series: a full answer may have cut a quiet deployment off
-METRICS_TOP = 10
 #: SDK options for every Cost Management call: no SDK retries, the cache honours 429 itself
 NO_SDK_RETRY = {"retry_total": 0}
 
@@ -213,12 +211,12 @@ def _daily(report: CostReport | None, endpoint: str, by_deployment: bool) -> dic
 
 def _requests(r: Run, endpoint: str) -> tuple[dict[str, float], bool]:
     """Requests per deployment (lower-case name) over the last 24 h, every status class summed; and whether
-    the answer is surely whole (fewer series than Azure Monitor's `top`: a deployment absent served nothing)."""
+    the answer is surely whole (fewer series than the metrics query's `top`: a deployment absent served nothing)."""
     series = r.azure.metrics.requests_by_status(r.azure.endpoint_resource_id(endpoint), r.now - REQUEST_WINDOW,
                                                 r.now, interval=timedelta(hours=1))
     counts = {dep.lower(): sum(p.value or 0.0 for points in by_class.values() for p in points)
               for dep, by_class in series.items()}
-    return counts, sum(len(by_class) for by_class in series.values()) < METRICS_TOP
+    return counts, series.complete
 
 
 def _served(v: EndpointView, deployment: str) -> float | None:

@@ -5,8 +5,10 @@ Objectives come from the endpoint's tags `modelwatch.slo.latency_p95_ms` (millis
 `modelwatch.slo.error_rate` (the error-rate fraction, e.g. `0.01` for a 99% SLO), else from the settings
 (`MODELWATCH_SLO_LATENCY_P95_MS`, `MODELWATCH_SLO_ERROR_RATE`). A tag that is not a usable number is
 ignored, named in the summary and the evidence, and the setting applies: a typo in a tag must not
-silence the check. One metric query each (RequestLatency_P50/P90/P95/P99 Average, RequestsPerMinute Total
-split by status class; per minute, over the longest window) covers every window the judge looks at.
+silence the check. Two metric queries (RequestLatency_P50/P90/P95/P99 in one, RequestsPerMinute in the
+other; per minute, over the longest window) cover every window the judge looks at. Azure serves these
+metrics as `Average` only; a minute's request count is the `Average` of RequestsPerMinute split by every
+dimension, summed per status class by the adapter (shared/adapters/metrics.py says why).
 
 Alerts (labels `endpoint` and `deployment`, target the deployment's ARM id): `slo-latency-p95` (Sev2),
 `slo-error-budget-fast-burn` (Sev1), `slo-error-budget-slow-burn` (Sev2). Each run fires the ones whose
@@ -127,14 +129,16 @@ def run(ctx: CheckContext, job: Job, now: datetime) -> list[Finding]:
     resource = azure.endpoint_resource_id(endpoint)
     end = now.replace(second=0, microsecond=0)
     start = end - policy.lookback
-    latency = {level: _for(azure.metrics.per_deployment(resource, name, start, end, MINUTE, "Average"), deployment)
-               or [] for level, name in LATENCY_METRICS.items()}
+    percentiles = azure.metrics.per_deployment_metrics(resource, list(LATENCY_METRICS.values()), start, end, MINUTE,
+                                                        "Average")
+    latency = {level: _for(percentiles.get(name, {}), deployment) or [] for level, name in LATENCY_METRICS.items()}
     by_class = _for(azure.metrics.requests_by_status(resource, start, end, MINUTE), deployment) or {}
     judgement = judge(minutes_from_metrics(latency, by_class), choice.objectives, now, policy)
     target = f"{resource}/deployments/{deployment}"
     extra = {"endpoint": endpoint, "deployment": deployment, "target": target, **_model_of(info.model),
              "metrics": {"resource": resource, "latency": f"{'/'.join(LATENCY_METRICS.values())} Average PT1M",
-                         "requests": "RequestsPerMinute Total PT1M by statusCodeClass"},
+                         "requests": "RequestsPerMinute Average PT1M by deployment, statusCode and "
+                                     "modelStatusCode (one sample each: the minute's count), summed per status class"},
              "tag_problems": list(choice.problems)}
     verdict = judgement.verdict(endpoint, deployment, extra)
     if choice.problems:
