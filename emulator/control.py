@@ -23,6 +23,7 @@ from emulator.faults import FaultSpec
 from emulator.scenario import (
     Latency,
     ScenarioError,
+    Skew,
     Subscription,
     load_scenario,
     load_scenario_text,
@@ -84,10 +85,14 @@ class Traffic(BaseModel):
 
 
 class BehaviourChange(BaseModel):
+    """Body of POST /_emulator/deployments/{ep}/{dep}/behaviour: each field given changes; `skew` given as
+    null clears a preprocessing bug (an absent `skew` leaves it as it is)."""
+
     model_config = ConfigDict(extra="forbid")
     latency_ms: Latency | None = None
     error_rate: float | None = Field(None, ge=0, le=1)
     client_error_rate: float | None = Field(None, ge=0, le=1)
+    skew: Skew | None = Field(None, description="a preprocessing bug: {feature, scale, shift}")
 
 
 class QuotaChange(BaseModel):
@@ -168,12 +173,17 @@ async def set_behaviour(request: Request) -> Response:
     spec = await _parse(request, BehaviourChange)
     if isinstance(spec, JSONResponse):
         return spec
+    numeric = sorted(f.name for f in ep.features if f.dist != "categorical")
+    if spec.skew and ep.features and spec.skew.feature not in numeric:
+        return _bad(f"skew.feature: {spec.skew.feature!r} is not a numeric feature of endpoint {ep.name!r} ({numeric})")
     if spec.latency_ms:
         dep.behaviour.latency = spec.latency_ms
     if spec.error_rate is not None:
         dep.behaviour.error_rate = spec.error_rate
     if spec.client_error_rate is not None:
         dep.behaviour.client_error_rate = spec.client_error_rate
+    if "skew" in spec.model_fields_set:
+        dep.behaviour.skew = spec.skew
     return JSONResponse(
         {
             "endpoint": ep.name,
@@ -181,6 +191,7 @@ async def set_behaviour(request: Request) -> Response:
             "latency_ms": dep.behaviour.latency.model_dump(),
             "error_rate": dep.behaviour.error_rate,
             "client_error_rate": dep.behaviour.client_error_rate,
+            "skew": dep.behaviour.skew.model_dump() if dep.behaviour.skew else None,
         }
     )
 
@@ -202,6 +213,7 @@ def state_snapshot(emu: Emulator) -> dict[str, Any]:
                     "instance_count": d.capacity,
                     "latency_ms": d.behaviour.latency.model_dump(),
                     "error_rate": d.behaviour.error_rate,
+                    "skew": d.behaviour.skew.model_dump() if d.behaviour.skew else None,
                 }
                 for d in ep.deployments.values()
             },

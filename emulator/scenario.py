@@ -162,6 +162,22 @@ class TrainingData(_Strict):
     asset: str | None = Field(None, description="data asset name; default <model>-training")
 
 
+class GoldenSet(_Strict):
+    """The inputs a model version was evaluated on, with the outputs it gave then (a "golden set"), so a monitor
+    can replay them to a deployment and compare: rows drawn from an endpoint's features (as they are when the
+    version is registered), each with the version's own `score` (the predictor's output column) and `label`
+    (logistic with a threshold), written to the workspace blob store as a data asset `<asset>:<version>`
+    (uri_file) that the model tag `modelwatch.golden_set: azureml:<asset>:<version>` names."""
+
+    endpoint: str | None = Field(None, description="whose features; default: the scenario's only endpoint")
+    rows: int = Field(200, ge=1, le=100_000)
+    format: Literal["jsonl", "csv"] = "jsonl"
+    asset: str | None = Field(None, description="data asset name; default <model>-golden")
+    tolerance: float | None = Field(
+        None, ge=0, description="absolute score tolerance, as the tag modelwatch.golden_set.tolerance"
+    )
+
+
 class ModelVersion(_Strict):
     version: str
     type: Literal["custom_model", "mlflow_model", "triton_model"] = "custom_model"
@@ -171,6 +187,7 @@ class ModelVersion(_Strict):
     predictor: Predictor = Field(default_factory=Predictor)
     path: str | None = Field(None, description="artifact URI; defaults to the workspace blob store path")
     training_data: TrainingData | None = Field(None, description="training data written to the blob store")
+    golden_set: GoldenSet | None = Field(None, description="evaluation inputs and recorded outputs (a data asset)")
 
     @field_validator("version", mode="before")
     @classmethod
@@ -208,6 +225,23 @@ class Latency(_Strict):
         return self
 
 
+class Skew(_Strict):
+    """A preprocessing bug in a deployment's scoring script: before the model sees a row, the numeric `feature`
+    becomes `value * scale + shift` (e.g. income in thousands: scale 0.001). Callers, the data collector and
+    the traffic log still see the row as sent; only the answers differ from the model's (training-serving
+    skew)."""
+
+    feature: str = Field(min_length=1)
+    scale: float = 1.0
+    shift: float = 0.0
+
+    @model_validator(mode="after")
+    def _changes_something(self) -> Skew:
+        if self.scale == 1.0 and self.shift == 0.0:
+            raise ValueError(f"skew of {self.feature!r} changes nothing: give scale != 1 or shift != 0")
+        return self
+
+
 class Deployment(_Strict):
     name: str
     model: ModelRef
@@ -218,6 +252,7 @@ class Deployment(_Strict):
     client_error_rate: float = Field(0.0, ge=0, le=1, description="fraction answered 400")
     data_collection: bool = True
     tags: dict[str, str] = Field(default_factory=dict)
+    skew: Skew | None = Field(None, description="a preprocessing bug: answers differ from the model's")
 
     @field_validator("name")
     @classmethod
@@ -432,6 +467,7 @@ class Scenario(_Strict):
                     )
         self._check_timeline_targets()
         self._check_training_data()
+        self._check_skews()
         return self
 
     def _check_training_data(self) -> None:
@@ -444,16 +480,31 @@ class Scenario(_Strict):
             if s.register_model
         ]
         for where, version in declared:
-            data = version.training_data
-            if data is None:
-                continue
-            name = data.endpoint or (next(iter(eps)) if len(eps) == 1 else None)
-            if name is None:
-                raise ValueError(f"{where}.training_data.endpoint: name the endpoint whose features it draws")
-            if name not in eps:
-                raise ValueError(f"{where}.training_data.endpoint: unknown endpoint {name!r}")
-            if not eps[name].features:
-                raise ValueError(f"{where}.training_data: endpoint {name!r} declares no features to draw")
+            for kind in ("training_data", "golden_set"):
+                data = getattr(version, kind)
+                if data is None:
+                    continue
+                name = data.endpoint or (next(iter(eps)) if len(eps) == 1 else None)
+                if name is None:
+                    raise ValueError(f"{where}.{kind}.endpoint: name the endpoint whose features it draws")
+                if name not in eps:
+                    raise ValueError(f"{where}.{kind}.endpoint: unknown endpoint {name!r}")
+                if not eps[name].features:
+                    raise ValueError(f"{where}.{kind}: endpoint {name!r} declares no features to draw")
+                if kind == "golden_set":
+                    numeric = {f.name for f in eps[name].features if f.dist != "categorical"}
+                    missing = sorted(set(version.predictor.weights) - numeric)
+                    if missing:
+                        raise ValueError(f"{where}.golden_set: the predictor weighs {missing}, which endpoint "
+                                         f"{name!r} has no numeric feature of, so no output can be recorded")
+
+    def _check_skews(self) -> None:
+        for i, ep in enumerate(self.endpoints):
+            numeric = {f.name for f in ep.features if f.dist != "categorical"}
+            for j, dep in enumerate(ep.deployments):
+                if dep.skew is not None and ep.features and dep.skew.feature not in numeric:
+                    raise ValueError(f"endpoints.{i}.deployments.{j}.skew.feature: {dep.skew.feature!r} is not a "
+                                     f"numeric feature of endpoint {ep.name!r} ({sorted(numeric)})")
 
     def _check_timeline_targets(self) -> None:
         deps = {(ep.name, d.name) for ep in self.endpoints for d in ep.deployments}

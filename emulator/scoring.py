@@ -1,7 +1,8 @@
 """The scoring URI of every emulated endpoint: `POST /score/{endpoint}` (the endpoint's scoringUri).
 
 Key auth as Azure ML (`Authorization: Bearer <primary or secondary key>`), routing by the
-`azureml-model-deployment` header or the traffic split, the deployment's model, its simulated latency
+`azureml-model-deployment` header or the traffic split, the deployment's model (after its `skew`, a
+simulated preprocessing bug, if it has one), its simulated latency
 (really waited, capped at 2 s) and errors. Accepts `{"input_data": {"columns": [...], "data": [[...]]}}`,
 `{"input_data": [{...}]}`, `{"data": [...]}` or a bare list of row objects; answers a JSON list with
 one output object per row. Every request feeds the metrics and the data collector.

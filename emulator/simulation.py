@@ -2,7 +2,8 @@
 
 One scored request (from the scoring route or generated for a simulated minute) is routed by the
 endpoint's traffic split (weighted, seeded) or by the `azureml-model-deployment` header, answered by
-the deployment's model (linear or logistic weights over named features), given a latency and a
+the deployment's model (linear or logistic weights over named features; a deployment with a `skew` first
+rescales one feature, as a preprocessing bug in its scoring script would), given a latency and a
 status from the deployment's behaviour, and then recorded: in the metric store, in the data collector, and
 (when the endpoint's diagnostic settings send it) in the traffic log, one row per request as Log Analytics'
 `AmlOnlineEndpointTrafficLog` holds it. Everything random comes from generators seeded by (scenario seed,
@@ -20,7 +21,7 @@ from typing import Any
 
 from emulator.collector import Collector
 from emulator.metrics import MetricStore
-from emulator.scenario import Feature, Predictor
+from emulator.scenario import Feature, Predictor, Skew
 from emulator.world import DeploymentState, EndpointState, World, stable_uuid
 
 Z99 = 2.3263478740408408  # standard normal quantile at 0.99
@@ -156,6 +157,20 @@ def predict(predictor: Predictor, rows: list[dict[str, Any]]) -> list[dict[str, 
     return out
 
 
+def preprocess(rows: list[dict[str, Any]], skew: Skew | None) -> list[dict[str, Any]]:
+    """The rows as a skewed deployment's scoring script hands them to the model (copies; the rows the caller
+    sent, which the data collector records, stay as they were). Non-numeric values are left alone."""
+    if skew is None:
+        return rows
+    out = []
+    for row in rows:
+        value = row.get(skew.feature)
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            row = {**row, skew.feature: float(value) * skew.scale + skew.shift}
+        out.append(row)
+    return out
+
+
 def sample_latency(dep: DeploymentState, rng: random.Random) -> float:
     lat = dep.behaviour.latency
     sigma = math.log(lat.p99 / lat.p50) / Z99 if lat.p99 > lat.p50 else 0.0
@@ -216,7 +231,7 @@ class Simulator:
         )
         if scored.status == 200:
             try:
-                scored.outputs = predict(dep.behaviour.predictor, rows)
+                scored.outputs = predict(dep.behaviour.predictor, preprocess(rows, dep.behaviour.skew))
             except ScoringError as exc:
                 scored.status, scored.error = exc.status, str(exc)
         elif scored.status == 500:

@@ -16,11 +16,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from emulator.clock import SimClock, iso
-from emulator.scenario import Feature, Latency, Predictor, Scenario, TrainingData, VmSize
+from emulator.scenario import Feature, GoldenSet, Latency, Predictor, Scenario, Skew, TrainingData, VmSize
 
 ML = "Microsoft.MachineLearningServices"
 DATASTORE = "workspaceblobstore"
 REFERENCE_TAG = "modelwatch.reference_data"  # the model tag naming a version's training data (as modelwatch reads it)
+GOLDEN_TAG = "modelwatch.golden_set"  # the model tag naming a version's golden set (evaluation inputs and outputs)
 
 
 def stable_uuid(*parts: object) -> str:
@@ -38,6 +39,8 @@ class Behaviour:
     client_error_rate: float
     predictor: Predictor
     data_collection: bool = True
+    #: a preprocessing bug: the deployment scores `feature * scale + shift` instead of the feature
+    skew: Skew | None = None
 
 
 @dataclass
@@ -112,13 +115,15 @@ class TrainingFile:
     """A training data file to write to the workspace blob store (the emulator core writes it; World does no I/O).
 
     The rows are drawn from `features` (a snapshot taken at registration) with a generator seeded by the
-    scenario seed, model and version, so the same scenario always writes the same bytes."""
+    scenario seed, model and version, so the same scenario always writes the same bytes. A golden set names
+    its version's `predictor`: each row also records the outputs that version gives it."""
 
     blob: str
     features: list[Feature]
     rows: int
     format: str
     seed: str
+    predictor: Predictor | None = None
 
 
 @dataclass
@@ -228,6 +233,7 @@ class World:
                     dep.client_error_rate,
                     version.predictor,
                     dep.data_collection,
+                    dep.skew.model_copy() if dep.skew else None,
                 )
                 body = self.deployment_body(
                     dep.model.name,
@@ -262,6 +268,8 @@ class World:
         }
         if ver.training_data is not None:
             self._add_training_data(name, ver.version, ver.training_data, props, at)
+        if ver.golden_set is not None:
+            self._add_golden_set(name, ver.version, ver.golden_set, ver.predictor, props, at)
         return ModelVersionState(name, ver.version, props, at, ver.predictor)
 
     # ---- training data --------------------------------------------------------------------------
@@ -302,6 +310,36 @@ class World:
         job = f"{model}-train-{version}"
         props["jobName"] = job
         self.jobs[job] = self._training_job(job, model, f"azureml:{asset}:{version}", at)
+
+    def _add_golden_set(
+        self, model: str, version: str, golden: GoldenSet, predictor: Predictor, props: dict[str, Any], at: datetime
+    ) -> None:
+        """Record the golden set file to write (inputs and the version's outputs), its data asset, and the tags
+        that say where it is and which of its columns are outputs (so the rest are the inputs to replay)."""
+        blob = f"golden/{model}/{version}/golden.{golden.format}"
+        self.training_files.append(
+            TrainingFile(blob, self._features_now(golden.endpoint), golden.rows, golden.format,
+                         f"golden|{model}|{version}", predictor)
+        )
+        asset = golden.asset or f"{model}-golden"
+        self.data_assets.setdefault(asset, {})[version] = {
+            "properties": {
+                "dataType": "uri_file",
+                "dataUri": self.datastore_uri(blob),
+                "description": f"golden set of model {model}:{version}: {golden.rows} evaluation inputs with "
+                f"the outputs recorded then ({golden.format})",
+                "tags": {"model": f"{model}:{version}", "purpose": "golden_set"},
+                "properties": {},
+            },
+            "_created": at,
+        }
+        tags = props["tags"]
+        tags[GOLDEN_TAG] = f"azureml:{asset}:{version}"
+        tags[f"{GOLDEN_TAG}.scores"] = predictor.output
+        labelled = predictor.kind == "logistic" and predictor.threshold is not None
+        tags[f"{GOLDEN_TAG}.labels"] = "label" if labelled else ""
+        if golden.tolerance is not None:
+            tags[f"{GOLDEN_TAG}.tolerance"] = repr(golden.tolerance)
 
     def _features_now(self, endpoint: str | None) -> list[Feature]:
         """The endpoint's features as they are now (drifted, if the timeline drifted them already)."""

@@ -12,6 +12,11 @@ lost), into one snapshot per endpoint. The analysis id comes from the snapshot t
 so the two observers of the same change create the same analysis, once. A new change supersedes a
 running analysis. A canary whose earlier rollback is still sticky gets a `canary-repromoted` alert, not a
 new analysis: a person decides (`POST /api/endpoints/{endpoint}/analyses/{id}/retry`).
+
+Starting an analysis also enqueues a `replay` check of the canary (its model's golden set replayed to it,
+checks/replay.py). An analysis fails either by its judge (checks/canary.py) or, at once, by a critical
+finding such as that replay's training-serving skew (`fail_analysis`); both hand it to the rollback controller
+the same way (`roll_back`).
 """
 
 from __future__ import annotations
@@ -113,7 +118,68 @@ def start_analysis(ctx: CheckContext, workspace_id: str, endpoint: EndpointTraff
                      "started", {"analysis_id": analysis_id, "baselines": baselines, "traffic": endpoint.traffic,
                                  "interval_seconds": doc["interval_seconds"],
                                  "lifetime_seconds": doc["lifetime_seconds"], "cause": cause})
+    _enqueue_replay(ctx, workspace_id, endpoint.endpoint, canary, analysis_id, now)
     return True
+
+
+def _enqueue_replay(ctx: CheckContext, workspace_id: str, endpoint: str, canary: str, analysis_id: str,
+                    now: datetime) -> None:
+    """The canary's golden-set replay, at once (its id names the analysis, so a duplicate runs once)."""
+    from shared.services.checks.fanout import check_job
+
+    job = check_job(workspace_id, "replay", now, analysis_id, now, endpoint, canary, cause=analysis_id,
+                    analysis=analysis_id)
+    ctx.send_job(job.to_json())
+
+
+def fail_analysis(ctx: CheckContext, endpoint: str, analysis_id: str, *, reason: str, failed_by: str,
+                  evidence: dict[str, Any], report_html: str | None, now: datetime) -> dict[str, Any] | None:
+    """A critical finding about the canary (not its judge's interval verdict) fails its running analysis at once,
+    and the rollback controller takes over. Returns the rollback's outcome, or None when the analysis was not
+    running (ended, superseded, or failed by something else meanwhile). A retried job whose earlier run failed
+    the analysis but stopped before the rollback finishes it (the controller does a rollback once per analysis)."""
+    name = analysis_name(endpoint, analysis_id)
+
+    def change(current: dict[str, Any] | None) -> dict[str, Any] | None:
+        if current is None or current.get("status") != RUNNING:
+            return None
+        return {**current, "status": "fail", "failed_by": failed_by, "fail_reason": reason, "critical": True,
+                "updated_at": now.isoformat()}
+
+    written = ctx.state.update_json(name, change)
+    if written is None:
+        current = ctx.state.get_json(name)
+        if not current or current.get("failed_by") != failed_by or "rollback" in current:
+            return None
+        written = current  # failed by an earlier run of this check, which stopped before the rollback
+    else:
+        ctx.audit.append("canary", f"{ctx.azure.workspace_id}/onlineEndpoints/{endpoint}/deployments/"
+                                   f"{written['canary']}", "failed",
+                         {"analysis_id": analysis_id, "failed_by": failed_by, "reason": reason, "critical": True})
+    if report_html:
+        ctx.state.put_bytes(f"analyses/{endpoint}/{analysis_id}.html", report_html.encode(),
+                            "text/html; charset=utf-8")
+    return roll_back(ctx, written, reason=reason, evidence=evidence, report_html=report_html, now=now)
+
+
+def roll_back(ctx: CheckContext, analysis: dict[str, Any], *, reason: str, evidence: dict[str, Any],
+              report_html: str | None, now: datetime) -> dict[str, Any]:
+    """Hand a failed analysis to the rollback controller and record its outcome on the analysis (a `busy` answer,
+    another instance rolling back the same endpoint, never overwrites that instance's outcome)."""
+    from shared.services.rollback import RollbackController
+
+    endpoint, analysis_id = analysis["endpoint"], analysis["id"]
+    outcome = RollbackController(ctx, ctx.leases).handle(
+        endpoint=endpoint, canary=analysis["canary"], baselines=analysis["baselines"], now=now, reason=reason,
+        analysis_id=analysis_id, evidence=evidence, report_html=report_html)
+
+    def record(current: dict[str, Any] | None) -> dict[str, Any] | None:
+        if current is None or (outcome.get("action") == "busy" and "rollback" in current):
+            return None
+        return {**current, "rollback": outcome}
+
+    ctx.state.update_json(analysis_name(endpoint, analysis_id), record)
+    return outcome
 
 
 def intervals_due(analysis: dict[str, Any], now: datetime) -> int:

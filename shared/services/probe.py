@@ -5,8 +5,10 @@
 alerts and audit recorded by `checks.base.apply`, exactly as the worker does), and sends one live scoring
 request with a sample row to each deployment, all concurrently and within one time bound:
 
-* one `check` job per deployment for every per-deployment check in `CHECK_MODULES` (slo, drift, and any
-  check not listed as a workspace check), and one job per workspace check (quota, cost). Checks that judge
+* one `check` job per deployment for every per-deployment check in `CHECK_MODULES` (slo, drift, replay: the
+  golden set of the deployment's model replayed to it; skew found in a running canary fails its analysis, as
+  the canary's own replay would; and any check not listed as a workspace check), and one job per workspace
+  check (quota, cost). Checks that judge
   one interval of something an event started (`canary`: an analysis) are not run by a probe: off-cadence
   runs would change the analysis, and could roll traffic back; their latest verdicts show in the endpoints
   view. Jobs are built

@@ -25,6 +25,7 @@ CHECK_MODULES = {
     "quota": "shared.services.checks.quota",
     "cost": "shared.services.checks.cost",
     "canary": "shared.services.checks.canary",
+    "replay": "shared.services.checks.replay",
 }
 
 

@@ -25,7 +25,7 @@ from itertools import pairwise
 from typing import TYPE_CHECKING, Any
 
 from monitors.verdict import Verdict
-from shared.services.canary import RUNNING, analysis_name, intervals_due
+from shared.services.canary import RUNNING, analysis_name, intervals_due, roll_back
 from shared.services.checks.base import AlertDecision, Finding
 
 if TYPE_CHECKING:
@@ -213,13 +213,8 @@ def run(ctx: CheckContext, job: Job, now: datetime) -> list[Finding]:
     if written is None:
         return [finding]
     if verdict.finished and verdict.outcome == "Fail":
-        from shared.services.rollback import RollbackController
-
-        outcome = RollbackController(ctx, ctx.leases).handle(
-            endpoint=endpoint, canary=canary, baselines=analysis["baselines"], now=now,
-            reason=f"canary analysis {analysis_id} failed: {verdict.reason}", analysis_id=analysis_id,
-            evidence=evidence, report_html=report)
-        ctx.state.update_json(name, lambda cur: {**cur, "rollback": outcome} if cur else None)
+        outcome = roll_back(ctx, written, reason=f"canary analysis {analysis_id} failed: {verdict.reason}",
+                            evidence=evidence, report_html=report, now=now)
         return [Finding(replace(finding.verdict, evidence={**evidence, "rollback": outcome}))]
     if verdict.finished and verdict.outcome == "Inconclusive":
         from shared.alerts.model import AlertSignal
