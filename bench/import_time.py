@@ -38,10 +38,10 @@ def main() -> int:
         samples.append(json.loads(out.stdout.strip().splitlines()[-1]))
     times = sorted(s["ms"] for s in samples)
     print(f"import function_app over {args.runs} fresh processes: min {times[0]:.0f} ms, "
-          f"median {statistics.median(times):.0f} ms, max {times[-1]:.0f} ms (budget 300 ms)")
+          f"median {statistics.median(times):.0f} ms, max {times[-1]:.0f} ms (budget 150 ms)")
     print(f"Azure packages loaded besides azure.functions: {samples[0]['azure'] or 'none'}")
     print(f"other heavy packages loaded: {samples[0]['others'] or 'none'}")
-    return 0 if statistics.median(times) < 300 and not samples[0]["azure"] else 1
+    return 0 if statistics.median(times) < 150 and not samples[0]["azure"] else 1
 
 
 if __name__ == "__main__":

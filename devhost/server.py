@@ -27,7 +27,7 @@ from devhost.leases import BlobLocks
 from devhost.outputs import OutputWriter
 from devhost.queues import QueueTrigger
 from devhost.schedules import ScheduleMonitor
-from devhost.settings import HostConfig, storage_connection_string
+from devhost.settings import HostConfig, storage_connection
 from devhost.storage import StorageClients
 from devhost.timers import TimerTrigger
 
@@ -42,7 +42,7 @@ def _check_outputs(spec: FunctionSpec, environ: Mapping[str, str]) -> None:
             resolve_app_settings(
                 str(binding.attrs.get("queueName") or binding.attrs.get("path") or ""), environ, where
             )
-            storage_connection_string(binding.attrs.get("connection"), environ)
+            storage_connection(binding.attrs.get("connection"), environ, services=(binding.type,))
     if spec.retry and spec.trigger_type != TIMER:
         log.warning(
             "function %s: @app.retry is ignored for %s (the host applies it to timers)",
@@ -83,7 +83,7 @@ class Host:
             if s.trigger_type == QUEUE
         }
         if self.timers or self.queues:
-            storage_connection_string(None, environ)  # the host's own storage must be configured
+            storage_connection(None, environ)  # the host's own storage must be configured
         self.http = HttpFunctions(functions, config.route_prefix, self.invoker, config.keys)
         self.eventgrid = EventGridWebhook(functions, self.invoker, config.keys)
         if config.keys.function_keys and not config.keys.master_key:

@@ -13,9 +13,11 @@ import re
 from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from tools.azurite import connection_string as azurite_connection_string
+if TYPE_CHECKING:
+    from shared.config import StorageConnection
+
 
 DEFAULT_PORT = 7071
 DEFAULT_ROUTE_PREFIX = "api"
@@ -239,27 +241,22 @@ def is_disabled(function_name: str, environ: Mapping[str, str]) -> bool:
     return False
 
 
-def _expand_development_storage(value: str) -> str:
-    parts = dict(p.split("=", 1) for p in value.split(";") if "=" in p)
-    proxy = parts.get("DevelopmentStorageProxyUri", "http://127.0.0.1").rstrip("/")
-    host = proxy.split("://", 1)[-1].split(":", 1)[0]
-    return azurite_connection_string(10000, 10001, 10002, host=host)
+def storage_connection(setting: str | None, environ: Mapping[str, str],
+                       services: tuple[str, ...] = ("blob", "queue")) -> StorageConnection:
+    """The storage connection behind a binding's `connection` app setting, read as the real host reads it.
 
-
-def storage_connection_string(setting: str | None, environ: Mapping[str, str]) -> str:
-    """The connection string behind a binding's `connection` app setting (like the real host).
-
-    The host tries the name itself, then `AzureWebJobs<name>`; empty means AzureWebJobsStorage.
-    `UseDevelopmentStorage=true` expands to Azurite on its default ports.
+    Empty means AzureWebJobsStorage. A connection string in the setting itself (or `AzureWebJobs<name>`;
+    `UseDevelopmentStorage=true` is Azurite on its default ports), or identity-based: `<name>__blobServiceUri`
+    and `<name>__queueServiceUri` (or `<name>__accountName`), `<name>__credential`, `<name>__clientId`. Read by
+    the app's own model (shared.config.storage_connection), so the host and the app never disagree; `services`
+    says which of blob and queue this use needs.
     """
+    from shared.config import SettingsError
+    from shared.config import storage_connection as read_connection
+
     name = setting or STORAGE_SETTING
-    value = environ.get(name) or environ.get(f"AzureWebJobs{name}")
-    if not value:
-        if any(key.startswith(f"{name}__") for key in environ):
-            raise ConfigError(
-                f"connection {name!r} is identity-based ({name}__...); the devhost needs a connection string"
-            )
-        raise ConfigError(f"connection {name!r}: app setting {name} is not set (local.settings.json Values?)")
-    if value.replace(" ", "").lower().startswith("usedevelopmentstorage=true"):
-        return _expand_development_storage(value)
-    return value
+    try:
+        return read_connection(environ, name, services)
+    except SettingsError as exc:
+        problems = "; ".join(f"{key} {why}" for key, why in exc.problems.items())
+        raise ConfigError(f"connection {name!r}: {problems} (local.settings.json Values?)") from None

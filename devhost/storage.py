@@ -11,7 +11,7 @@ import threading
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
-from devhost.settings import storage_connection_string
+from devhost.settings import storage_connection
 
 if TYPE_CHECKING:
     from azure.storage.blob import BlobServiceClient
@@ -26,7 +26,8 @@ _TIMEOUTS = {"connection_timeout": 5, "read_timeout": 30}
 
 
 class StorageClients:
-    """Lazily created, cached SDK clients keyed by the binding's `connection` app setting."""
+    """Lazily created, cached SDK clients keyed by the binding's `connection` app setting, built by the app's
+    storage factory (shared.adapters.storage) from a connection string or an identity-based connection."""
 
     def __init__(self, environ: Mapping[str, str]) -> None:
         self._environ = environ
@@ -35,29 +36,29 @@ class StorageClients:
         self._queue: dict[str, QueueServiceClient] = {}
 
     def blob_service(self, connection: str | None = None) -> BlobServiceClient:
-        from azure.storage.blob import BlobServiceClient, LinearRetry
+        from azure.storage.blob import LinearRetry
+
+        from shared.adapters.storage import blob_service
 
         key = connection or "AzureWebJobsStorage"
         with self._lock:
             if key not in self._blob:
-                conn = storage_connection_string(key, self._environ)
+                conn = storage_connection(key, self._environ, services=("blob",))
                 retry = LinearRetry(backoff=BACKOFF_SECONDS, retry_total=RETRIES, random_jitter_range=0)
-                self._blob[key] = BlobServiceClient.from_connection_string(
-                    conn, retry_policy=retry, **_TIMEOUTS
-                )
+                self._blob[key] = blob_service(conn, retry_policy=retry, **_TIMEOUTS)
             return self._blob[key]
 
     def queue_service(self, connection: str | None = None) -> QueueServiceClient:
-        from azure.storage.queue import LinearRetry, QueueServiceClient
+        from azure.storage.queue import LinearRetry
+
+        from shared.adapters.storage import queue_service
 
         key = connection or "AzureWebJobsStorage"
         with self._lock:
             if key not in self._queue:
-                conn = storage_connection_string(key, self._environ)
+                conn = storage_connection(key, self._environ, services=("queue",))
                 retry = LinearRetry(backoff=BACKOFF_SECONDS, retry_total=RETRIES, random_jitter_range=0)
-                self._queue[key] = QueueServiceClient.from_connection_string(
-                    conn, retry_policy=retry, **_TIMEOUTS
-                )
+                self._queue[key] = queue_service(conn, retry_policy=retry, **_TIMEOUTS)
             return self._queue[key]
 
     def queue(self, name: str, connection: str | None = None) -> QueueClient:

@@ -77,11 +77,24 @@ class LazyAzure:
         return self._once("ml", lambda: AzureMLAdapter(self.ml_client))
 
     @property
+    def location(self) -> str:
+        """The workspace's region, which picks the regional metrics endpoint (`https://{region}.metrics.monitor.
+        azure.com` serves only resources of its region). MODELWATCH_LOCATION overrides it; unset, it is read once
+        from the workspace through the MLClient."""
+        return self._once("location", lambda: self.settings.location
+                          or _workspace_location(self.ml_client, self.settings.workspace))
+
+    @property
     def metrics(self) -> MetricsAdapter:
+        from dataclasses import replace
+
         from shared.adapters.azure_clients import metrics_client
         from shared.adapters.metrics import MetricsAdapter
 
-        return self._once("metrics", lambda: MetricsAdapter(metrics_client(self.settings)))
+        def build() -> MetricsAdapter:
+            return MetricsAdapter(metrics_client(replace(self.settings, location=self.location)))
+
+        return self._once("metrics", build)
 
     @property
     def costs(self) -> CostsAdapter:
@@ -98,6 +111,19 @@ class LazyAzure:
         from shared.adapters.collected_data import CollectedData
 
         return self._once("collected", lambda: CollectedData(datastore_container(self.settings, self.ml_client)))
+
+
+def _workspace_location(ml_client: Any, workspace: str) -> str:
+    """`eastus` from the workspace's ARM location (which may come as a display name, `East US`)."""
+    try:
+        location = ml_client.workspaces.get(workspace).location
+    except Exception as exc:
+        raise RuntimeError(f"could not read the region of workspace {workspace!r} for the metrics endpoint "
+                           f"({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}); "
+                           "set MODELWATCH_LOCATION to the workspace's region") from exc
+    if not location:
+        raise RuntimeError(f"workspace {workspace!r} has no location; set MODELWATCH_LOCATION to its region")
+    return str(location).replace(" ", "").lower()
 
 
 def app_clock(env: Mapping[str, str]) -> Clock:
@@ -141,20 +167,23 @@ def build_services(env: Mapping[str, str], *, jobs_queue: str = JOBS_QUEUE) -> S
     from shared.services.intake import Intake
     from shared.services.sweep import Sweep
     from shared.services.worker import Worker
+    from shared.telemetry import with_trace_context
 
     settings = load_settings(env)
     clock = clock_for(settings.clock, settings.azure.emulator_url if settings.azure else
                       env.get("MODELWATCH_AZURE_EMULATOR_URL"))
-    container = state_container(settings.storage_connection_string, settings.state_container)
-    queue = job_queue(settings.storage_connection_string, jobs_queue)
+    container = state_container(settings.storage, settings.state_container)
+    queue = job_queue(settings.storage, jobs_queue)
     audit = AuditLog(container)
+    # Jobs a job or the sweep enqueues carry the current trace (telemetry on), so they join the cause's trace.
+    traced_send = with_trace_context(queue.send_message)
     # Claims guard against concurrent runs, a wall-time matter: they keep the system clock even locally.
     claims = IdempotencyStore(container, timedelta(seconds=settings.claim_timeout_seconds))
     alerts = build_alert_service(env, container=container, audit=audit, clock=clock.now)
     verdicts, state = BlobVerdictStore(container), BlobStateStore(container)
     checks = CheckContext(settings=settings, clock=clock, audit=audit, alerts=alerts, verdicts=verdicts,
                           state=state, azure_factory=lambda: LazyAzure(settings.azure),
-                          send_job=queue.send_message, leases=BlobLeases(container))
+                          send_job=traced_send, leases=BlobLeases(container))
     worker = Worker(IdempotencyStore(container, WORKER_CLAIM_TIMEOUT), audit,
                     handlers=job_handlers(checks), poison_queue=f"{jobs_queue}-poison",
                     requeue=lambda message, delay: queue.send_message(message, visibility_timeout=delay),
@@ -164,7 +193,7 @@ def build_services(env: Mapping[str, str], *, jobs_queue: str = JOBS_QUEUE) -> S
         alerts=alerts, verdicts=verdicts, state=state, checks=checks,
         intake=Intake(settings.allowed_workspaces, claims, queue.send_message, audit),
         worker=worker,
-        sweep=Sweep(settings.allowed_workspaces, claims, queue.send_message, audit),
+        sweep=Sweep(settings.allowed_workspaces, claims, traced_send, audit),
     )
 
 

@@ -7,6 +7,11 @@ wrong. The feature areas keep their own small loaders (`shared.adapters.azure_cl
 `shared.alerts.settings`), but they raise this module's `SettingsError` and parse durations with this
 module's `parse_duration`.
 
+Storage is one model, `StorageConnection`, read the way the Functions host reads a connection: a connection
+string, or identity-based `AzureWebJobsStorage__*` settings. The app (state, audit, alerts, queues) and the
+devhost (triggers, timer leases) both build it with `storage_connection`, so they never disagree on what a
+setting means; `shared.adapters.storage` turns it into clients.
+
 Every setting is documented in `local.settings.sample.json` and in the README's settings table. This
 module must stay cheap to import (no Azure SDK, no pydantic): `function_app` imports it at load time.
 """
@@ -18,6 +23,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 if TYPE_CHECKING:
     from shared.adapters.azure_clients import AzureSettings
@@ -30,6 +36,10 @@ JOBS_QUEUE = "modelwatch-jobs"
 AZURITE_ACCOUNT = "devstoreaccount1"
 # Azurite's published, well-known development key (not a secret; the same in every Azurite install).
 AZURITE_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+
+#: The host's own storage connection: triggers and timer leases in the host, state, audit, alerts and queues in
+#: the app. A connection string, or identity-based `AzureWebJobsStorage__*` settings.
+STORAGE_SETTING = "AzureWebJobsStorage"
 
 _WORKSPACE_ID = re.compile(
     r"^/subscriptions/[^/]+/resourceGroups/[^/]+/providers/Microsoft\.MachineLearningServices/workspaces/[^/]+$",
@@ -110,6 +120,10 @@ class CheckSettings:
     gate_direction: str = "higher"
     gate_margin: float = 0.01
     gate_margin_kind: str = "absolute"  # "relative" when MODELWATCH_GATE_MARGIN is a percentage (2%)
+    #: golden-set replay: a served score within this (absolute) of the recorded one matches
+    replay_tolerance: float = 1e-6
+    #: golden-set replay: fail (training-serving skew) when more than this fraction of the rows differ
+    replay_max_mismatch: float = 0.01
 
     def cadences(self) -> dict[str, timedelta]:
         return {"slo": self.slo_every, "drift": self.drift_every, "quota": self.quota_every,
@@ -117,11 +131,40 @@ class CheckSettings:
 
 
 @dataclass(frozen=True)
+class StorageConnection:
+    """How to reach a storage account, read as the Functions host reads the connection named `setting`.
+
+    Either a connection string (the value of `setting` itself; `UseDevelopmentStorage=true` is Azurite), or
+    identity-based: `{setting}__blobServiceUri` and `{setting}__queueServiceUri`, or `{setting}__accountName`
+    for https://{name}.blob.core.windows.net and .queue.core.windows.net, reached with DefaultAzureCredential:
+    the managed identity in Azure (`{setting}__credential` = managedidentity), user-assigned when
+    `{setting}__clientId` (or `AZURE_CLIENT_ID`) names its client id; a developer's own sign-in locally."""
+
+    setting: str = STORAGE_SETTING
+    connection_string: str | None = field(default=None, repr=False)
+    blob_service_uri: str | None = None
+    queue_service_uri: str | None = None
+    client_id: str | None = None
+
+    @property
+    def identity_based(self) -> bool:
+        return self.connection_string is None
+
+    def service_uri(self, service: str) -> str:
+        """The blob or queue service URI of an identity-based connection; SettingsError naming the setting if
+        this connection has none (a connection may serve only blobs or only queues)."""
+        uri = self.blob_service_uri if service == "blob" else self.queue_service_uri
+        if uri is None:
+            raise SettingsError({f"{self.setting}__{service}ServiceUri": _missing_uri(self.setting, service)})
+        return uri
+
+
+@dataclass(frozen=True)
 class Settings:
     """Every validated setting of the app. `azure` is None when no workspace is configured for Azure calls
     (intake and alerts still work; checks that need Azure say so)."""
 
-    storage_connection_string: str = field(repr=False)
+    storage: StorageConnection = field(repr=False)
     allowed_workspaces: tuple[str, ...]
     state_container: str = "modelwatch"
     claim_timeout_seconds: int = 60
@@ -134,22 +177,144 @@ class Settings:
     def workspace_allowed(self, workspace_id: str) -> bool:
         return workspace_id.rstrip("/").lower() in {w.lower() for w in self.allowed_workspaces}
 
+    @property
+    def storage_connection_string(self) -> str | None:
+        """The storage connection string; None when storage is identity-based."""
+        return self.storage.connection_string
+
 
 def expand_connection_string(value: str) -> str:
-    """`UseDevelopmentStorage=true` means Azurite on its default ports, as the Functions host reads it."""
-    if value.strip().lower().replace(" ", "") in {"usedevelopmentstorage=true", "usedevelopmentstorage=true;"}:
-        base = "http://127.0.0.1"
-        return (
-            f"DefaultEndpointsProtocol=http;AccountName={AZURITE_ACCOUNT};AccountKey={AZURITE_KEY};"
-            f"BlobEndpoint={base}:10000/{AZURITE_ACCOUNT};QueueEndpoint={base}:10001/{AZURITE_ACCOUNT};"
-            f"TableEndpoint={base}:10002/{AZURITE_ACCOUNT};"
-        )
-    return value
+    """`UseDevelopmentStorage=true` means Azurite on its default ports, as the Functions host reads it
+    (`;DevelopmentStorageProxyUri=http://host` moves it to another host)."""
+    compact = value.strip().replace(" ", "")
+    if not compact.lower().startswith("usedevelopmentstorage=true"):
+        return value
+    parts = dict(p.split("=", 1) for p in compact.split(";") if "=" in p)
+    proxy = next((v for k, v in parts.items() if k.lower() == "developmentstorageproxyuri"), "http://127.0.0.1")
+    host = proxy.rstrip("/").split("://", 1)[-1].split(":", 1)[0]
+    base = f"http://{host}"
+    return (
+        f"DefaultEndpointsProtocol=http;AccountName={AZURITE_ACCOUNT};AccountKey={AZURITE_KEY};"
+        f"BlobEndpoint={base}:10000/{AZURITE_ACCOUNT};QueueEndpoint={base}:10001/{AZURITE_ACCOUNT};"
+        f"TableEndpoint={base}:10002/{AZURITE_ACCOUNT};"
+    )
 
 
-def _connection_string_problem(value: str) -> str | None:
+_ACCOUNT_NAME = re.compile(r"^[a-z0-9]{3,24}$")
+_SERVICES = ("blob", "queue")
+
+
+def _missing_uri(setting: str, service: str) -> str:
+    return (f"is required for an identity-based connection: the {service} service URI, like "
+            f"https://{{account}}.{service}.core.windows.net (or set {setting}__accountName)")
+
+
+def _service_uri(name: str, service: str, raw: str, problems: dict[str, str]) -> str | None:
+    """An https URL with a host: bearer tokens only travel over https (azure-core refuses http). The problem
+    says what is wrong without repeating the URL: /api/health is anonymous and never names the account."""
+    try:
+        parts = urlsplit(raw)
+        scheme, host = parts.scheme, parts.hostname
+    except ValueError:
+        scheme, host = "", None
+    if scheme != "https" or not host:
+        found = f"a {scheme}:// URL" if scheme and host else "no URL with a host"
+        problems[name] = (f"expected an https:// service URL like https://{{account}}.{service}.core.windows.net, "
+                          f"got {found}")
+        return None
+    return raw.rstrip("/")
+
+
+def _connection_prefix(env: Mapping[str, str], setting: str) -> str:
+    """The host looks a connection up under its name, then under `AzureWebJobs<name>`."""
+    for prefix in (setting, f"AzureWebJobs{setting}"):
+        if env.get(prefix, "").strip() or any(key.startswith(f"{prefix}__") for key in env):
+            return prefix
+    return setting
+
+
+def storage_connection(env: Mapping[str, str], setting: str = STORAGE_SETTING,
+                       services: tuple[str, ...] = _SERVICES) -> StorageConnection:
+    """Read the storage connection named `setting` as the Functions host does, validating what is needed for
+    `services` ("blob", "queue"). Raises SettingsError naming every wrong setting; never echoes a connection
+    string (it holds a key)."""
+    problems: dict[str, str] = {}
+    connection = _storage_connection(env, setting, services, problems)
+    if problems:
+        raise SettingsError(problems)
+    assert connection is not None
+    return connection
+
+
+def _storage_connection(env: Mapping[str, str], setting: str, services: tuple[str, ...],
+                        problems: dict[str, str]) -> StorageConnection | None:
+    prefix = _connection_prefix(env, setting)
+    value = env.get(prefix, "")
+    child = _children(env, prefix)
+    if value.strip() or not child:
+        if (why := _connection_string_problem(value, prefix)) is not None:
+            problems[prefix] = why
+            return None
+        return StorageConnection(setting=prefix, connection_string=expand_connection_string(value))
+    uris: dict[str, str | None] = {}
+    account = child.get("accountname")
+    if account is not None and not _ACCOUNT_NAME.match(account):
+        problems[f"{prefix}__accountName"] = ("a storage account name is 3-24 lowercase letters and digits; this "
+                                              f"one ({len(account)} characters) is not")
+        account = None
+    for service in _SERVICES:
+        name = f"{prefix}__{service}ServiceUri"
+        raw = child.get(f"{service}serviceuri")
+        if raw is not None:
+            uris[service] = _service_uri(name, service, raw, problems)
+        elif account is not None:
+            uris[service] = f"https://{account}.{service}.core.windows.net"
+        else:
+            uris[service] = None
+            if service in services and f"{prefix}__accountName" not in problems:
+                problems[name] = _missing_uri(prefix, service)
+    kind = child.get("credential")
+    if kind is not None and kind.lower() != "managedidentity":
+        problems[f"{prefix}__credential"] = (f"the only credential the Functions host knows here is "
+                                             f"'managedidentity', got {kind!r}")
+    return StorageConnection(setting=prefix, blob_service_uri=uris["blob"], queue_service_uri=uris["queue"],
+                             client_id=_client_id(child, env))
+
+
+def account_url_connection(env: Mapping[str, str], setting: str, url: str) -> StorageConnection:
+    """A blob account named by URL alone (MODELWATCH_STORAGE_ACCOUNT_URL), reached with the app's identity: the
+    user-assigned one the host's connection (`AzureWebJobsStorage__clientId`) or AZURE_CLIENT_ID names, if any."""
+    problems: dict[str, str] = {}
+    uri = _service_uri(setting, "blob", url, problems)
+    if problems:
+        raise SettingsError(problems)
+    return StorageConnection(setting=setting, blob_service_uri=uri,
+                             client_id=_client_id(_children(env, STORAGE_SETTING), env))
+
+
+def _children(env: Mapping[str, str], prefix: str) -> dict[str, str]:
+    """`{prefix}__name` settings by lowercased name (the host reads configuration keys case-insensitively)."""
+    return {key[len(prefix) + 2:].lower(): value.strip() for key, value in env.items()
+            if key.startswith(f"{prefix}__") and value.strip()}
+
+
+def _client_id(child: Mapping[str, str], env: Mapping[str, str]) -> str | None:
+    return child.get("clientid") or env.get("AZURE_CLIENT_ID", "").strip() or None
+
+
+def _client_id_problem(connection: StorageConnection, env: Mapping[str, str]) -> tuple[str, str] | None:
+    """A user-assigned identity is named by its client id, a GUID (not its name or resource id)."""
+    if connection.client_id is None or _GUID.match(connection.client_id):
+        return None
+    name = f"{connection.setting}__clientId" if "clientid" in _children(env, connection.setting) else "AZURE_CLIENT_ID"
+    return name, ("must be the client id (a GUID like 00000000-0000-0000-0000-000000000000) of the user-assigned "
+                  "managed identity, not its name or resource id")
+
+
+def _connection_string_problem(value: str, setting: str = STORAGE_SETTING) -> str | None:
     if not value.strip():
-        return "is required (a storage connection string, or UseDevelopmentStorage=true for Azurite)"
+        return (f"is required: a storage connection string (UseDevelopmentStorage=true for Azurite), or "
+                f"identity-based {setting}__blobServiceUri and {setting}__queueServiceUri (or {setting}__accountName)")
     expanded = expand_connection_string(value)
     parts = dict(p.split("=", 1) for p in expanded.split(";") if "=" in p)
     if "AccountName" not in parts and "BlobEndpoint" not in parts:
@@ -176,9 +341,9 @@ def load_settings(env: Mapping[str, str]) -> Settings:
     """Validate every setting and report all problems at once, each naming its setting."""
     problems: dict[str, str] = {}
 
-    storage = env.get("AzureWebJobsStorage", "")
-    if (why := _connection_string_problem(storage)) is not None:
-        problems["AzureWebJobsStorage"] = why
+    storage = _storage_connection(env, STORAGE_SETTING, _SERVICES, problems)
+    if storage is not None and (wrong := _client_id_problem(storage, env)) is not None:
+        problems[wrong[0]] = wrong[1]
 
     raw_ws = env.get("MODELWATCH_ALLOWED_WORKSPACES", "")
     workspaces = tuple(w.strip().rstrip("/") for w in raw_ws.split(",") if w.strip())
@@ -213,8 +378,9 @@ def load_settings(env: Mapping[str, str]) -> Settings:
 
     if problems:
         raise SettingsError(problems)
+    assert storage is not None
     return Settings(
-        storage_connection_string=expand_connection_string(storage),
+        storage=storage,
         allowed_workspaces=workspaces,
         state_container=container,
         claim_timeout_seconds=claim,
@@ -293,6 +459,8 @@ def _check_settings(env: Mapping[str, str], problems: dict[str, str]) -> CheckSe
         gate_direction=_choice_setting(env, "MODELWATCH_GATE_DIRECTION", "higher", ("higher", "lower"), problems),
         gate_margin=gate_margin,
         gate_margin_kind=gate_margin_kind,
+        replay_tolerance=_float_setting(env, "MODELWATCH_REPLAY_TOLERANCE", 1e-6, 0.0, 1e9, problems),
+        replay_max_mismatch=_float_setting(env, "MODELWATCH_REPLAY_MAX_MISMATCH", 0.01, 0.0, 1.0, problems),
     )
 
 

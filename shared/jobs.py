@@ -37,9 +37,15 @@ class Job:
     target: dict[str, str] = field(default_factory=dict)
     event_time: str | None = None
     created_at: str | None = None
+    #: W3C trace context of the span that enqueued the job (telemetry on), so the worker continues the trace of
+    #: the event that caused it; not part of the job's identity, absent when telemetry is off
+    traceparent: str | None = None
 
     def to_json(self) -> str:
-        return json.dumps(asdict(self), sort_keys=True)
+        fields = asdict(self)
+        if fields["traceparent"] is None:
+            del fields["traceparent"]
+        return json.dumps(fields, sort_keys=True)
 
     @classmethod
     def from_json(cls, text: str) -> Job:
@@ -60,4 +66,6 @@ class Job:
         unknown = set(raw) - {f for f in cls.__dataclass_fields__}
         if unknown:
             raise MalformedJob(f"job message has unknown field(s): {', '.join(sorted(unknown))}")
+        if raw.get("traceparent") is not None and not isinstance(raw["traceparent"], str):
+            raise MalformedJob("job field 'traceparent' must be a string (a W3C traceparent)")
         return cls(**{**raw, "target": {str(k): str(v) for k, v in target.items()}})

@@ -4,8 +4,13 @@ Azurite comes from npm (pinned in package.json / package-lock.json). It listens 
 keeps its data in a git-ignored folder. `start()` returns only once every service answers, so callers
 never race the emulator's start-up.
 
-Usage: python -m tools.azurite start|stop|status [--location DIR] [--blob-port N] ...
+Usage: python -m tools.azurite start|stop|status [--location DIR] [--blob-port N] ... [--https] [--oauth]
 `stop` says "stopped" only once the process is gone (SIGKILL if it will not go), and exits 1 if it never goes.
+
+HTTPS and OAuth (to run identity-based storage locally): `Azurite(..., cert=..., key=..., oauth=True)` serves
+https with that certificate and accepts bearer tokens (`--oauth basic`: Azurite checks a token's issuer,
+audience and lifetime, not its signature). `self_signed_certificate(folder)` makes a certificate for
+127.0.0.1 and localhost; clients trust it through `connection_verify=<cert>` or REQUESTS_CA_BUNDLE.
 """
 
 from __future__ import annotations
@@ -50,6 +55,50 @@ def connection_string(blob_port: int, queue_port: int, table_port: int, host: st
     )
 
 
+def self_signed_certificate(folder: Path, days: int = 7) -> tuple[Path, Path]:
+    """A self-signed certificate (and its key) for 127.0.0.1 and localhost, written to `folder` as
+    `azurite.pem` / `azurite-key.pem`. It is its own CA (basic constraints, key identifiers), so a client
+    that trusts this one file accepts it, also under OpenSSL's strict verification."""
+    import datetime
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+    folder.mkdir(parents=True, exist_ok=True)
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Azurite on loopback (tests only)")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=days))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost"),
+                                                    x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+                       critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .add_extension(x509.KeyUsage(digital_signature=True, key_cert_sign=True, crl_sign=False,
+                                     content_commitment=False, key_encipherment=False, data_encipherment=False,
+                                     key_agreement=False, encipher_only=False, decipher_only=False), critical=True)
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(key.public_key()), critical=False)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = folder / "azurite.pem", folder / "azurite-key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    key_path.chmod(0o600)
+    return cert_path, key_path
+
+
 def _answers(port: int, host: str = "127.0.0.1") -> bool:
     try:
         with socket.create_connection((host, port), timeout=0.2):
@@ -60,17 +109,35 @@ def _answers(port: int, host: str = "127.0.0.1") -> bool:
 
 @dataclass
 class Azurite:
-    """One Azurite process: blob, queue and table services on loopback."""
+    """One Azurite process: blob, queue and table services on loopback; https with `cert` and `key`, bearer
+    tokens accepted too with `oauth` (which needs https)."""
 
     location: Path = DEFAULT_LOCATION
     blob_port: int = 10000
     queue_port: int = 10001
     table_port: int = 10002
     process: subprocess.Popen[bytes] | None = None
+    cert: Path | None = None
+    key: Path | None = None
+    oauth: bool = False
+
+    @property
+    def scheme(self) -> str:
+        return "https" if self.cert else "http"
 
     @property
     def connection_string(self) -> str:
-        return connection_string(self.blob_port, self.queue_port, self.table_port)
+        text = connection_string(self.blob_port, self.queue_port, self.table_port)
+        return text.replace("http", "https") if self.cert else text
+
+    @property
+    def blob_service_uri(self) -> str:
+        """For identity-based connections (`AzureWebJobsStorage__blobServiceUri`): path-style, as Azurite serves."""
+        return f"{self.scheme}://127.0.0.1:{self.blob_port}/{DEV_ACCOUNT}"
+
+    @property
+    def queue_service_uri(self) -> str:
+        return f"{self.scheme}://127.0.0.1:{self.queue_port}/{DEV_ACCOUNT}"
 
     @property
     def ports(self) -> tuple[int, int, int]:
@@ -88,7 +155,16 @@ class Azurite:
             "--tableHost", "127.0.0.1", "--tablePort", str(self.table_port),
             "--skipApiVersionCheck",
             "--disableProductStyleUrl",
+            *self._security_options(),
         ]
+
+    def _security_options(self) -> list[str]:
+        if self.oauth and not self.cert:
+            raise RuntimeError("Azurite's --oauth needs https: pass cert and key too")
+        if bool(self.cert) != bool(self.key):
+            raise RuntimeError("Azurite https needs both cert and key (PEM files)")
+        options = ["--cert", str(self.cert), "--key", str(self.key)] if self.cert else []
+        return options + (["--oauth", "basic"] if self.oauth else [])
 
     def start(self, timeout: float = 30.0, log_path: Path | None = None) -> Azurite:
         busy = [p for p in self.ports if _answers(p)]
@@ -193,18 +269,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--queue-port", type=int, default=int(os.environ.get("AZURITE_QUEUE_PORT", 10001)))
     parser.add_argument("--table-port", type=int, default=int(os.environ.get("AZURITE_TABLE_PORT", 10002)))
     parser.add_argument("--clean", action="store_true", help="delete the data folder before starting")
+    parser.add_argument("--https", action="store_true",
+                        help="serve https with a self-signed certificate made in the data folder (azurite.pem)")
+    parser.add_argument("--oauth", action="store_true", help="accept bearer tokens too (--oauth basic; needs --https)")
     args = parser.parse_args(argv)
-    az = Azurite(args.location, args.blob_port, args.queue_port, args.table_port)
+    az = Azurite(args.location, args.blob_port, args.queue_port, args.table_port, oauth=args.oauth)
     pid_file = _pid_file(args.location)
     if args.action == "start":
         if args.clean and args.location.exists():
             shutil.rmtree(args.location)
+        if args.https or args.oauth:
+            az.cert, az.key = self_signed_certificate(args.location)
         az.start(log_path=None)
         args.location.mkdir(parents=True, exist_ok=True)
         assert az.process is not None
         pid_file.write_text(str(az.process.pid))
         ports = f"blob:{az.blob_port} queue:{az.queue_port} table:{az.table_port}"
-        print(f"Azurite up (pid {az.process.pid}) {ports}")
+        print(f"Azurite up (pid {az.process.pid}) {ports}" + (f" https (trust {az.cert})" if az.cert else "")
+              + (" oauth" if az.oauth else ""))
         return 0
     if args.action == "stop":
         if not pid_file.exists():

@@ -33,7 +33,7 @@ ARM_HOST = "management.azure.com"
 LOGS_HOST = "api.loganalytics.io"
 
 
-from shared.config import SettingsError  # noqa: E402  (one error type for every setting)
+from shared.config import SettingsError, StorageConnection  # noqa: E402  (one error type for every setting)
 
 
 @dataclass(frozen=True)
@@ -43,10 +43,14 @@ class AzureSettings:
     subscription_id: str
     resource_group: str
     workspace: str
-    location: str = "eastus"
+    #: the region of the regional metrics endpoint; empty: the workspace's own, read by shared.bootstrap.LazyAzure
+    location: str = ""
     emulator_url: str | None = None
     storage_connection_string: str | None = None
     storage_account_url: str | None = None
+    #: the app's own storage as the one storage model reads it (connection string or identity-based); None
+    #: when not configured or invalid (load_settings names the problem)
+    storage: StorageConnection | None = field(default=None, repr=False)
     eventgrid_topic_endpoint: str | None = None
     eventgrid_topic_key: str | None = None
     retry_total: int = 3
@@ -62,6 +66,9 @@ class AzureSettings:
 
     @property
     def metrics_endpoint(self) -> str:
+        if not self.location:
+            raise SettingsError({"MODELWATCH_LOCATION": "the metrics endpoint is regional: set the workspace's region, "
+                                 "or build the metrics client through shared.bootstrap.LazyAzure, which reads it"})
         return f"https://{self.location}.metrics.monitor.azure.com"
 
     @property
@@ -85,10 +92,11 @@ class AzureSettings:
             subscription_id=env["MODELWATCH_SUBSCRIPTION_ID"],
             resource_group=env["MODELWATCH_RESOURCE_GROUP"],
             workspace=env["MODELWATCH_WORKSPACE"],
-            location=env.get("MODELWATCH_LOCATION", "eastus"),
+            location=(env.get("MODELWATCH_LOCATION") or "").strip(),
             emulator_url=env.get("MODELWATCH_AZURE_EMULATOR_URL") or None,
             storage_connection_string=env.get("AzureWebJobsStorage") or None,
             storage_account_url=env.get("MODELWATCH_STORAGE_ACCOUNT_URL") or None,
+            storage=_app_storage(env),
             eventgrid_topic_endpoint=env.get("MODELWATCH_EVENTGRID_TOPIC_ENDPOINT") or None,
             eventgrid_topic_key=env.get("MODELWATCH_EVENTGRID_TOPIC_KEY") or None,
             retry_total=_int(env, "MODELWATCH_AZURE_RETRY_TOTAL", 3),
@@ -96,6 +104,22 @@ class AzureSettings:
             retry_backoff_max=_float(env, "MODELWATCH_AZURE_RETRY_BACKOFF_MAX", 30.0),
             timeout_seconds=_float(env, "MODELWATCH_AZURE_TIMEOUT_SECONDS", 30.0),
         )
+
+
+def _app_storage(env: dict[str, str]) -> StorageConnection | None:
+    """AzureWebJobsStorage (a connection string or identity-based), else MODELWATCH_STORAGE_ACCOUNT_URL with the
+    app's identity; None if neither is usable (the settings model reports why)."""
+    from shared.config import account_url_connection, storage_connection
+
+    try:
+        return storage_connection(env)
+    except SettingsError:
+        pass
+    url = env.get("MODELWATCH_STORAGE_ACCOUNT_URL", "").strip()
+    try:
+        return account_url_connection(env, "MODELWATCH_STORAGE_ACCOUNT_URL", url) if url else None
+    except SettingsError:
+        return None
 
 
 def _int(env: dict[str, str], name: str, default: int) -> int:
@@ -178,20 +202,27 @@ def emulator_transport(
 
 
 def client_kwargs(settings: AzureSettings) -> dict[str, Any]:
-    """Retry, timeout and (locally) transport options every SDK client constructor accepts."""
+    """Retry, timeout and transport options every SDK client constructor accepts.
+
+    azure-core's RetryPolicy is the one retry layer for transient faults (shared/adapters/retry.py gives the
+    worst case of a call); the transport caps each of its waits at `retry_backoff_max`, a server's Retry-After
+    included (azure-core would sleep that in full)."""
+    from shared.adapters.retry import cap_sleep
+
     kwargs: dict[str, Any] = {
         "retry_total": settings.retry_total,
         "retry_backoff_factor": settings.retry_backoff_factor,
         "retry_backoff_max": settings.retry_backoff_max,
     }
     if settings.local:
-        kwargs["transport"] = emulator_transport(
-            settings.emulator_url or "", timeout_seconds=settings.timeout_seconds
-        )
+        transport = emulator_transport(settings.emulator_url or "", timeout_seconds=settings.timeout_seconds)
     else:
-        kwargs.update(
+        from azure.core.pipeline.transport import RequestsTransport
+
+        transport = RequestsTransport(
             connection_timeout=min(settings.timeout_seconds, 10.0), read_timeout=settings.timeout_seconds
         )
+    kwargs["transport"] = cap_sleep(transport, settings.retry_backoff_max)
     return kwargs
 
 
@@ -232,15 +263,17 @@ def cost_client(settings: AzureSettings) -> CostManagementClient:
 
 
 def blob_service_client(settings: AzureSettings) -> BlobServiceClient:
-    """Blob storage: the connection string (Azurite locally, SharedKey) or the account URL + identity."""
-    from azure.storage.blob import BlobServiceClient
+    """The app's own blob storage (locally also where the emulator keeps the workspace's datastores), through the
+    one storage factory: a connection string (Azurite locally, SharedKey), or identity-based."""
+    from shared.adapters.storage import blob_service
 
     retry = {"retry_total": settings.retry_total}
+    if settings.storage is not None:
+        return blob_service(settings.storage, **retry)
     if settings.storage_connection_string:
-        return BlobServiceClient.from_connection_string(settings.storage_connection_string, **retry)
-    if not settings.storage_account_url:
-        raise SettingsError("set AzureWebJobsStorage (connection string) or MODELWATCH_STORAGE_ACCOUNT_URL")
-    return BlobServiceClient(settings.storage_account_url, credential=credential(settings), **retry)
+        return blob_service(settings.storage_connection_string, **retry)
+    raise SettingsError("set AzureWebJobsStorage (a connection string, or identity-based AzureWebJobsStorage__*) "
+                        "or MODELWATCH_STORAGE_ACCOUNT_URL")
 
 
 def eventgrid_publisher_client(settings: AzureSettings) -> EventGridPublisherClient:

@@ -25,25 +25,29 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-def container_client(settings: AlertSettings) -> Any:
-    """The state container, from a connection string (Azurite, or a key) or an account URL with the
-    managed identity."""
-    from azure.storage.blob import ContainerClient
+def container_client(settings: AlertSettings, env: Mapping[str, str] | None = None) -> Any:
+    """The state container, through the one storage factory (shared.adapters.storage): the alerts' own
+    connection string if set, else `AzureWebJobsStorage` as a connection string; else the alerts' own account
+    URL (MODELWATCH_STORAGE_ACCOUNT_URL) with the app's identity; else the identity-based
+    `AzureWebJobsStorage__*` connection the rest of the app uses."""
+    from shared.adapters.storage import blob_service
+    from shared.config import StorageConnection, account_url_connection, expand_connection_string, storage_connection
 
+    values = os.environ if env is None else env
     if settings.storage_connection_string is not None:
-        return ContainerClient.from_connection_string(
-            settings.storage_connection_string.reveal(), settings.container
+        connection = StorageConnection(connection_string=expand_connection_string(
+            settings.storage_connection_string.reveal()))
+    elif settings.storage_account_url:
+        connection = account_url_connection(values, "MODELWATCH_STORAGE_ACCOUNT_URL", settings.storage_account_url)
+    elif any(key.startswith("AzureWebJobsStorage__") and value.strip() for key, value in values.items()):
+        connection = storage_connection(values, services=("blob",))
+    else:
+        raise SettingsError(
+            "no storage configured: set AzureWebJobsStorage (a connection string) or its identity-based "
+            "AzureWebJobsStorage__blobServiceUri (or __accountName), MODELWATCH_STORAGE_CONNECTION_STRING, or "
+            "MODELWATCH_STORAGE_ACCOUNT_URL (managed identity)"
         )
-    if settings.storage_account_url:
-        from azure.identity import DefaultAzureCredential
-
-        return ContainerClient(
-            settings.storage_account_url, settings.container, credential=DefaultAzureCredential()
-        )
-    raise SettingsError(
-        "no storage configured: set AzureWebJobsStorage or MODELWATCH_STORAGE_CONNECTION_STRING "
-        "(a connection string), or MODELWATCH_STORAGE_ACCOUNT_URL (managed identity)"
-    )
+    return blob_service(connection).get_container_client(settings.container)
 
 
 def build_sinks(settings: AlertSettings, repo: AlertRepository, redactor: Redactor) -> list[Notifier]:
@@ -113,7 +117,7 @@ def build_alert_service(
     settings = load_settings(values)
     redactor = settings.redactor()
     install_log_redaction(redactor)
-    state = container if container is not None else container_client(settings)
+    state = container if container is not None else container_client(settings, values)
     repo = AlertRepository(state)
     return AlertService(
         repo,

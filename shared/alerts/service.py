@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from shared import telemetry
 from shared.alerts import lifecycle as lc
 from shared.alerts.audit import AuditTrail
 from shared.alerts.errors import AlertNotFound, Conflict, InvalidSilence, SilenceNotFound
@@ -124,6 +125,8 @@ class AlertService:
             except Conflict:
                 continue
             self._audit(before, after, decision.reason)
+            if before is None:
+                telemetry.count("modelwatch.alerts.fired", rule=after.rule, severity=after.severity.value)
             deliveries = self._flush(stored, dispatch)
             return FireResult(after, before is None, decision.kind, decision.reason, deliveries)
         raise RuntimeError(f"alert {fp}: gave up after {MAX_RACE_RETRIES} concurrent-update retries")
@@ -145,6 +148,8 @@ class AlertService:
             current.value.id,
             lambda a, now: lc.decide(lc.observe_clear(a, now, self.policy), now, self.policy),
         )
+        if stored.value.state is AlertState.RESOLVED:
+            telemetry.count("modelwatch.alerts.resolved", rule=stored.value.rule)
         self._flush(stored, dispatch)
         return stored.value
 
@@ -197,6 +202,8 @@ class AlertService:
         stored = self._update(
             alert_id, lambda a, now: lc.decide(lc.resolve_by_hand(a, by, now, comment), now, self.policy)
         )
+        if stored.value.state is AlertState.RESOLVED:
+            telemetry.count("modelwatch.alerts.resolved", rule=stored.value.rule)
         self._flush(stored, None)
         return stored.value
 
@@ -290,11 +297,14 @@ class AlertService:
             )
             if stored.value.state is AlertState.RESOLVED and alert.firing:
                 resolved.append(alert.id)
+                telemetry.count("modelwatch.alerts.resolved", rule=alert.rule)
             if stored.value.notification_seq > alert.notification_seq:
                 notified.append(alert.id)
             self._flush(stored, dispatch=False)
         deliveries = self.relay.deliver_due()
         self._watch_delivery_health(deliveries)
+        if telemetry.enabled():  # listing the outbox costs a storage call: only when someone watches
+            telemetry.gauge("modelwatch.outbox.backlog", len(self.repo.pending_index()))
         return TickReport(resolved, notified, deliveries)
 
     def send_test(self, requested_by: str) -> TestResult:
@@ -428,6 +438,9 @@ class AlertService:
         """Alert on the alerting path itself: a dead letter fires a Sev1 per sink (which reaches the
         other sinks); a later successful delivery to that sink clears it."""
         dead = {d.sink for d in deliveries if d.outcome == DEAD}
+        for delivery in deliveries:
+            if delivery.outcome == DEAD:
+                telemetry.count("modelwatch.outbox.dead_letters", sink=delivery.sink)
         for sink in sorted(dead):
             errors = [d.error for d in deliveries if d.sink == sink and d.outcome == DEAD]
             self.fire(

@@ -21,6 +21,8 @@ from typing import TYPE_CHECKING, Any
 
 import azure.functions as func
 
+from shared import telemetry
+
 if TYPE_CHECKING:
     from shared.alerts.api import AlertApi, ApiResponse
 
@@ -79,42 +81,49 @@ def _headers(req: func.HttpRequest) -> dict[str, str]:
 
 @bp.function_name("alerts_list")
 @bp.route(route="alerts", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
+@telemetry.traced("http")
 def alerts_list(req: func.HttpRequest) -> func.HttpResponse:
     return _respond(lambda api: api.list_alerts(dict(req.params)))
 
 
 @bp.function_name("alerts_test")
 @bp.route(route="alerts/test", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
+@telemetry.traced("http")
 def alerts_test(req: func.HttpRequest) -> func.HttpResponse:
     return _respond(lambda api: api.test(req.get_body(), _headers(req)))
 
 
 @bp.function_name("alerts_get")
 @bp.route(route="alerts/{id}", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
+@telemetry.traced("http")
 def alerts_get(req: func.HttpRequest) -> func.HttpResponse:
     return _respond(lambda api: api.get_alert(req.route_params.get("id")))
 
 
 @bp.function_name("alerts_ack")
 @bp.route(route="alerts/{id}/ack", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
+@telemetry.traced("http")
 def alerts_ack(req: func.HttpRequest) -> func.HttpResponse:
     return _respond(lambda api: api.acknowledge(req.route_params.get("id"), req.get_body(), _headers(req)))
 
 
 @bp.function_name("alerts_resolve")
 @bp.route(route="alerts/{id}/resolve", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
+@telemetry.traced("http")
 def alerts_resolve(req: func.HttpRequest) -> func.HttpResponse:
     return _respond(lambda api: api.resolve(req.route_params.get("id"), req.get_body(), _headers(req)))
 
 
 @bp.function_name("alerts_report")
 @bp.route(route="alerts/{id}/report", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
+@telemetry.traced("http")
 def alerts_report(req: func.HttpRequest) -> func.HttpResponse:
     return _respond(lambda api: api.report(req.route_params.get("id")))
 
 
 @bp.function_name("silences")
 @bp.route(route="silences", methods=["GET", "POST"], auth_level=func.AuthLevel.ADMIN)
+@telemetry.traced("http")
 def silences(req: func.HttpRequest) -> func.HttpResponse:
     if req.method == "POST":
         return _respond(lambda api: api.create_silence(req.get_body()))
@@ -123,12 +132,14 @@ def silences(req: func.HttpRequest) -> func.HttpResponse:
 
 @bp.function_name("silences_delete")
 @bp.route(route="silences/{id}", methods=["DELETE"], auth_level=func.AuthLevel.ADMIN)
+@telemetry.traced("http")
 def silences_delete(req: func.HttpRequest) -> func.HttpResponse:
     return _respond(lambda api: api.expire_silence(req.route_params.get("id"), _headers(req)))
 
 
 @bp.function_name("alerts_outbox_timer")
 @bp.timer_trigger(arg_name="timer", schedule=OUTBOX_SCHEDULE, run_on_startup=False, use_monitor=True)
+@telemetry.traced("timer")
 def alerts_outbox_timer(timer: func.TimerRequest) -> None:
     report: Any = _api().service.tick()
     outcomes: dict[str, int] = {}

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 
 import azure.functions as func
 
+from shared import telemetry
 from shared.adapters.audit import AuditCursor, parse_since
 from shared.entrypoints.http import error, json_response
 from shared.entrypoints.wiring import services
@@ -21,6 +22,7 @@ DEFAULT_LIMIT = 100
 
 @bp.function_name("audit")
 @bp.route(route="audit", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
+@telemetry.traced("http")
 def audit(req: func.HttpRequest) -> func.HttpResponse:
     svc = services()
     try:

@@ -22,6 +22,7 @@ from typing import Any
 
 import azure.functions as func
 
+from shared import telemetry
 from shared.entrypoints.http import BadJson, error, json_response, parse_json
 from shared.entrypoints.wiring import services
 
@@ -67,6 +68,7 @@ def _unavailable(exc: Exception) -> func.HttpResponse | None:
 
 @bp.function_name("endpoints_list")
 @bp.route(route="endpoints", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
+@telemetry.traced("http")
 def endpoints_list(req: func.HttpRequest) -> func.HttpResponse:
     from monitors.probe_report import render_endpoints
     from shared.services.probe import ProbeService
@@ -117,6 +119,7 @@ def _timeout(req: func.HttpRequest) -> timedelta | None:
 
 @bp.function_name("endpoints_probe")
 @bp.route(route="endpoints/{endpoint}/probe", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
+@telemetry.traced("http")
 def endpoints_probe(req: func.HttpRequest) -> func.HttpResponse:
     from monitors.probe_report import render_probe
     from shared.services.probe import DeploymentNotFound, EndpointNotFound, ProbeRequest, ProbeService

@@ -14,7 +14,8 @@ from typing import Any
 
 import azure.functions as func
 
-from shared.config import JOBS_QUEUE, SettingsError, load_settings
+from shared import telemetry
+from shared.config import JOBS_QUEUE, SettingsError, StorageConnection, load_settings
 from shared.entrypoints.http import json_response
 
 bp = func.Blueprint()
@@ -22,18 +23,19 @@ bp = func.Blueprint()
 VERSION = "0.1.0"
 
 
-def _storage_checks(connection_string: str, container_name: str) -> dict[str, Any]:
+def _storage_checks(connection: StorageConnection, container_name: str) -> dict[str, Any]:
+    """Reach blobs and queues the way the app does (connection string or identity: a token is fetched here)."""
     from azure.core.exceptions import AzureError, ResourceNotFoundError
-    from azure.storage.blob import BlobServiceClient
-    from azure.storage.queue import QueueServiceClient
+
+    from shared.adapters.storage import blob_service, queue_service
 
     started = time.perf_counter()
     opts: dict[str, Any] = {"retry_total": 0, "connection_timeout": 3, "read_timeout": 3}
     try:
-        blobs = BlobServiceClient.from_connection_string(connection_string, **opts)
+        blobs = blob_service(connection, **opts)
         blobs.get_service_properties()
         container_exists = blobs.get_container_client(container_name).exists()
-        queues = QueueServiceClient.from_connection_string(connection_string, **opts)
+        queues = queue_service(connection, **opts)
         try:
             queues.get_queue_client(JOBS_QUEUE).get_queue_properties()
             queue_exists = True
@@ -51,13 +53,15 @@ def _storage_checks(connection_string: str, container_name: str) -> dict[str, An
 
 @bp.function_name("health")
 @bp.route(route="health", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
+@telemetry.traced("http")
 def health(req: func.HttpRequest) -> func.HttpResponse:
     checks: dict[str, Any] = {}
     try:
         settings = load_settings(os.environ)
         checks["settings"] = {"ok": True, "azure_configured": settings.azure is not None,
                               "clock": settings.clock}
-        checks["storage"] = _storage_checks(settings.storage_connection_string, settings.state_container)
+        checks["storage"] = _storage_checks(settings.storage, settings.state_container)
+        checks["storage"]["auth"] = "identity" if settings.storage.identity_based else "connection string"
     except SettingsError as exc:
         checks["settings"] = {"ok": False, "problems": exc.problems}
         checks["storage"] = {"ok": False, "error": "not checked: settings are invalid"}

@@ -20,6 +20,7 @@ from typing import Any
 
 import azure.functions as func
 
+from shared import telemetry
 from shared.entrypoints.http import BadJson, error, json_response, parse_json
 from shared.entrypoints.wiring import services
 
@@ -63,6 +64,7 @@ def _rollouts() -> Any:
 
 @bp.function_name("analyses_list")
 @bp.route(route="endpoints/{endpoint}/analyses", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
+@telemetry.traced("http")
 def analyses_list(req: func.HttpRequest) -> func.HttpResponse:
     endpoint = req.route_params.get("endpoint", "")
     return _answer(lambda: {"endpoint": endpoint, "analyses": _rollouts().analyses(endpoint)})
@@ -70,6 +72,7 @@ def analyses_list(req: func.HttpRequest) -> func.HttpResponse:
 
 @bp.function_name("analyses_get")
 @bp.route(route="endpoints/{endpoint}/analyses/{id}", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
+@telemetry.traced("http")
 def analyses_get(req: func.HttpRequest) -> func.HttpResponse:
     endpoint, analysis_id = req.route_params.get("endpoint", ""), req.route_params.get("id", "")
     if (req.params.get("format") or "json").lower() == "html":
@@ -80,6 +83,7 @@ def analyses_get(req: func.HttpRequest) -> func.HttpResponse:
 
 @bp.function_name("analyses_retry")
 @bp.route(route="endpoints/{endpoint}/analyses/{id}/retry", methods=["POST"], auth_level=func.AuthLevel.ADMIN)
+@telemetry.traced("http")
 def analyses_retry(req: func.HttpRequest) -> func.HttpResponse:
     from shared.services.rollouts import Invalid
 
@@ -97,6 +101,7 @@ def analyses_retry(req: func.HttpRequest) -> func.HttpResponse:
 
 @bp.function_name("endpoint_rollback")
 @bp.route(route="endpoints/{endpoint}/rollback", methods=["POST"], auth_level=func.AuthLevel.ADMIN)
+@telemetry.traced("http")
 def endpoint_rollback(req: func.HttpRequest) -> func.HttpResponse:
     endpoint = req.route_params.get("endpoint", "")
     return _answer(lambda: _rollouts().rollback(endpoint, _body(req), services().clock.now()))

@@ -13,9 +13,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol
 
+from shared import telemetry
 from shared.events import InboundEvent, Routing
 
 log = logging.getLogger("modelwatch.intake")
@@ -62,7 +63,15 @@ class Intake:
     audit: Audit
 
     def handle(self, event: InboundEvent, route: Callable[[InboundEvent, tuple[str, ...]], Routing]) -> str:
-        """Returns the decision: accepted | duplicate | ignored | rejected."""
+        """Returns the decision: accepted | duplicate | ignored | rejected. Traced (span `intake`); an accepted
+        job carries the span's traceparent, so the worker's spans join this event's trace."""
+        with telemetry.span("intake", event_id=clip(event.id, 200), event_type=clip(event.type, 200)) as current:
+            decision = self._handle(event, route, current)
+            current.set(decision=decision)
+            return decision
+
+    def _handle(self, event: InboundEvent, route: Callable[[InboundEvent, tuple[str, ...]], Routing],
+                current: telemetry.Span) -> str:
         routing = route(event, self.allowed_workspaces)
         details = {"event_id": clip(event.id), "event_type": clip(event.type), "source": clip(event.source),
                    "schema": event.schema, "reason": routing.reason}
@@ -73,7 +82,8 @@ class Intake:
                 self.audit.append("event", subject, decision, details)
             return decision
         assert routing.job is not None
-        job = routing.job.to_json()
+        current.set(job_id=routing.job.id, job_kind=routing.job.kind)
+        job = replace(routing.job, traceparent=telemetry.current_traceparent()).to_json()
         size = len(job.encode("utf-8", "surrogatepass"))
         if size > JOB_LIMIT:
             details["reason"] = (

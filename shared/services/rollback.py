@@ -22,6 +22,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from monitors.rollback import DeploymentState, PreviousRollback, RollbackDecision, decide_rollback, parse_mode
+from shared import telemetry
 
 if TYPE_CHECKING:
     from shared.adapters.leases import BlobLeases
@@ -70,6 +71,7 @@ class RollbackController:
                 return {"action": "already_done"}
             decision = self._decide(endpoint, canary, baselines, previous, now, automatic)
             self._audit(endpoint, "decided", {**base, "decision": decision.to_dict()})
+            telemetry.count("modelwatch.rollbacks", action=decision.action, automatic=automatic)
             if decision.action == "rollback":
                 self._execute(endpoint, canary, decision, base, now)
             self._alert(endpoint, canary, decision, reason, evidence or {}, report_html, by)

@@ -17,6 +17,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from shared import telemetry
 from shared.jobs import Job, MalformedJob
 from shared.services.intake import Audit, Claims
 
@@ -42,12 +43,24 @@ class Worker:
     busy_retry_seconds: int = 60
 
     def handle(self, message: str, message_id: str, dequeue_count: int) -> str:
-        """Returns the decision: done | duplicate | deferred. Raises to ask for a retry."""
+        """Returns the decision: done | duplicate | deferred. Raises to ask for a retry.
+
+        Traced: span `job <kind>` in the trace of the event that caused the job (its `traceparent`), with the
+        job's kind, id, event, endpoint, deployment and check, the decision and the Azure calls it made."""
         try:
             job = Job.from_json(message)
         except MalformedJob as exc:
             self._failed(f"queue message {message_id}", dequeue_count, str(exc), {"message_id": message_id})
             raise
+        with telemetry.span(f"job {job.kind}", parent=job.traceparent, job_id=job.id, job_kind=job.kind,
+                            event_id=job.source_event_id, endpoint=job.target.get("endpoint"),
+                            deployment=job.target.get("deployment"), check=job.target.get("check"),
+                            message_id=message_id, dequeue_count=dequeue_count) as current:
+            decision = self._run(job, message, message_id, dequeue_count)
+            current.set(decision=decision)
+            return decision
+
+    def _run(self, job: Job, message: str, message_id: str, dequeue_count: int) -> str:
         key = f"jobs/{job.id}"
         claim = self.claims.claim(key)
         subject = _subject(job)

@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 from monitors.verdict import Verdict
+from shared import telemetry
 
 if TYPE_CHECKING:
     from shared.adapters.azure_ml import AzureMLAdapter
@@ -119,21 +120,41 @@ def subject_of(workspace_id: str, endpoint: str | None, deployment: str | None) 
 
 
 def apply(ctx: CheckContext, job: Job, findings: list[Finding]) -> dict[str, Any]:
-    """Record each finding: alerts, the latest verdict, the audit trail. Returns the job's outcome."""
+    """Record each finding: alerts, the latest verdict, the audit trail. Returns the job's outcome.
+
+    Traced: one span `check <name>` per verdict (check, endpoint, deployment, status, alerts fired and cleared),
+    counted in the `modelwatch.checks.run` and `modelwatch.verdicts` metrics. A fired alert's evidence says where
+    it came from (`origin`: the event, the job and, with telemetry on, the trace)."""
+    telemetry.count("modelwatch.checks.run", job_kind=job.kind, check=job.target.get("check") or job.kind)
     out: list[dict[str, Any]] = []
     for finding in findings:
         v = finding.verdict
-        fired, cleared = [], []
-        for decision in finding.alerts:
-            alert = ctx.alerts.observe(decision.signal, decision.firing)
-            if decision.firing and alert is not None:
-                fired.append(alert.id)
-            elif alert is not None:
-                cleared.append(alert.id)
-        ctx.verdicts.put(v)
-        ctx.audit.append("check", subject_of(job.workspace_id, v.endpoint, v.deployment), v.status,
-                         {"check": v.check, "job_id": job.id, "summary": v.summary, "evidence": v.evidence,
-                          "alerts_fired": fired, "alerts_cleared": cleared})
+        with telemetry.span(f"check {v.check}", check=v.check, endpoint=v.endpoint, deployment=v.deployment,
+                            status=v.status, job_kind=job.kind, job_id=job.id, event_id=job.source_event_id) as span:
+            fired, cleared = [], []
+            for decision in finding.alerts:
+                signal = with_origin(decision.signal, job, span.trace_id) if decision.firing else decision.signal
+                alert = ctx.alerts.observe(signal, decision.firing)
+                if decision.firing and alert is not None:
+                    fired.append(alert.id)
+                elif alert is not None:
+                    cleared.append(alert.id)
+            ctx.verdicts.put(v)
+            ctx.audit.append("check", subject_of(job.workspace_id, v.endpoint, v.deployment), v.status,
+                             {"check": v.check, "job_id": job.id, "summary": v.summary, "evidence": v.evidence,
+                              "alerts_fired": fired, "alerts_cleared": cleared})
+            span.set(alerts_fired=fired, alerts_cleared=cleared)
+        telemetry.count("modelwatch.verdicts", check=v.check, status=v.status)
         out.append({"check": v.check, "endpoint": v.endpoint, "deployment": v.deployment, "status": v.status,
                     "summary": v.summary, "alerts_fired": fired, "alerts_cleared": cleared})
     return {"verdicts": out}
+
+
+def with_origin(signal: AlertSignal, job: Job, trace_id: str | None = None) -> AlertSignal:
+    """The signal with `evidence.origin`: the event and job that led to it (and the trace, when traced), so an
+    on-call engineer can go from the alert to the audit trail and the trace. Evidence is not part of an alert's
+    identity, so this never opens a second alert."""
+    origin = {"event_id": job.source_event_id, "job_id": job.id, "job_kind": job.kind}
+    if trace_id:
+        origin["trace_id"] = trace_id
+    return signal.model_copy(update={"evidence": {**signal.evidence, "origin": origin}})
