@@ -223,6 +223,11 @@ def handle(call: Any) -> ApiResponse:
     try:
         return call()
     except ApiError as exc:
-        return ApiResponse(exc.status, {"error": exc.message})
+        return ApiResponse(exc.status, error_body(exc.status, exc.message))
     except (AlertNotFound, SilenceNotFound) as exc:
-        return ApiResponse(404, {"error": str(exc.args[0]) if exc.args else "not found"})
+        return ApiResponse(404, error_body(404, str(exc.args[0]) if exc.args else "not found"))
+
+
+def error_body(status: int, message: str) -> dict[str, Any]:
+    """The app's one error shape, the same as every other HTTP function's (shared.entrypoints.http.error)."""
+    return {"error": {"status": status, "message": message}}

@@ -56,14 +56,14 @@ def _api() -> AlertApi:
 
 
 def _respond(call: Callable[[AlertApi], ApiResponse]) -> func.HttpResponse:
-    from shared.alerts.api import ApiResponse, handle
+    from shared.alerts.api import ApiResponse, error_body, handle
     from shared.config import SettingsError
 
     try:
         api = _api()
     except SettingsError as exc:  # names the setting, never its value
         log.error("alert API unavailable: %s", exc)
-        answer = ApiResponse(500, {"error": str(exc)})
+        answer = ApiResponse(500, error_body(500, str(exc)))
     else:
         answer = handle(lambda: call(api))
     return func.HttpResponse(

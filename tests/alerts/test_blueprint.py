@@ -99,7 +99,8 @@ def test_list_filters_by_state_severity_and_endpoint(env, service: AlertService)
     ],
 )
 def test_list_rejects_bad_filters_with_a_message(env, params: dict[str, str], message: str) -> None:
-    assert call(bp_module.alerts_list, "GET", "alerts", params=params) == (400, {"error": message})
+    expected = {"error": {"status": 400, "message": message}}
+    assert call(bp_module.alerts_list, "GET", "alerts", params=params) == (400, expected)
 
 
 def test_get_returns_the_alert_with_evidence_and_timeline(env, service: AlertService) -> None:
@@ -111,7 +112,7 @@ def test_get_returns_the_alert_with_evidence_and_timeline(env, service: AlertSer
 def test_unknown_alert_is_404_and_malformed_id_is_400(env) -> None:
     assert call(bp_module.alerts_get, "GET", "alerts/x", route={"id": "0123456789abcdef-9"})[0] == 404
     status, body = call(bp_module.alerts_get, "GET", "alerts/x", route={"id": "nope"})
-    assert status == 400 and "<16 hex digits>-<episode>" in body["error"]
+    assert status == 400 and "<16 hex digits>-<episode>" in body["error"]["message"]
 
 
 def test_ack_records_who_and_stops_repeats(env, service: AlertService) -> None:
@@ -130,7 +131,7 @@ def test_ack_of_a_resolved_alert_is_a_conflict(env, service: AlertService) -> No
     alert = service.fire(signal()).alert
     service.resolve(alert.id, "bob")
     status, body = call(bp_module.alerts_ack, "POST", "alerts/x/ack", route={"id": alert.id})
-    assert status == 409 and "already resolved" in body["error"]
+    assert status == 409 and "already resolved" in body["error"]["message"]
 
 
 def test_ack_with_an_unknown_field_is_400(env, service: AlertService) -> None:
@@ -138,7 +139,7 @@ def test_ack_with_an_unknown_field_is_400(env, service: AlertService) -> None:
     status, body = call(
         bp_module.alerts_ack, "POST", "alerts/x/ack", route={"id": alert.id}, body={"who": "a"}
     )
-    assert status == 400 and body["error"].startswith("request body: who:")
+    assert status == 400 and body["error"]["message"].startswith("request body: who:")
 
 
 def test_resolve_by_hand_notifies_resolved(env, service: AlertService) -> None:
@@ -171,7 +172,7 @@ def test_alert_without_report_gives_404(env, service: AlertService) -> None:
     alert = service.fire(signal()).alert
     assert call(bp_module.alerts_report, "GET", "x", route={"id": alert.id}) == (
         404,
-        {"error": f"alert {alert.id} has no report"},
+        {"error": {"status": 404, "message": f"alert {alert.id} has no report"}},
     )
 
 
@@ -211,33 +212,33 @@ def test_silence_is_created_listed_and_mutes_alerts(env, service: AlertService) 
 )
 def test_bad_silence_is_400_saying_what_is_wrong(env, body: Any, message: str) -> None:
     status, answer = call(bp_module.silences, "POST", "silences", body=body)
-    assert status == 400 and message in answer["error"]
+    assert status == 400 and message in answer["error"]["message"]
 
 
 @pytest.mark.parametrize("depth", [65, 1000, 100_000])
 def test_a_body_nested_too_deep_is_400_naming_the_depth(env, depth: int) -> None:
     body = b'{"matchers": ' + b"[" * depth + b"]" * depth + b"}"
     status, answer = call(bp_module.silences, "POST", "silences", body=body)
-    assert status == 400 and "nested" in answer["error"] and "64" in answer["error"]
+    assert status == 400 and "nested" in answer["error"]["message"] and "64" in answer["error"]["message"]
 
 
 def test_an_ack_body_nested_too_deep_is_400(env, service: AlertService) -> None:
     alert = service.fire(signal()).alert
     body = b"[" * 5000 + b"]" * 5000
     status, answer = call(bp_module.alerts_ack, "POST", "x", body=body, route={"id": alert.id})
-    assert status == 400 and "nested" in answer["error"]
+    assert status == 400 and "nested" in answer["error"]["message"]
 
 
 def test_a_huge_silence_body_is_400_naming_the_field(env) -> None:
     status, answer = call(bp_module.silences, "POST", "silences", body={**SILENCE, "comment": "x" * 5_000_000})
-    assert status == 400 and "comment" in answer["error"]
+    assert status == 400 and "comment" in answer["error"]["message"]
 
 
 @pytest.mark.parametrize("pattern", [r"(a)\1", r"(?=x)x", r"a{1001}", r"(?<!a)b"])
 def test_a_matcher_pattern_re2_cannot_compile_is_400_naming_it(env, pattern: str) -> None:
     body = {**SILENCE, "matchers": [{"name": "endpoint", "value": pattern, "isRegex": True}]}
     status, answer = call(bp_module.silences, "POST", "silences", body=body)
-    assert status == 400 and "matchers.0" in answer["error"] and pattern in answer["error"]
+    assert status == 400 and "matchers.0" in answer["error"]["message"] and pattern in answer["error"]["message"]
 
 
 def test_a_catastrophic_pattern_is_accepted_and_matched_in_linear_time(env, service: AlertService) -> None:
@@ -260,7 +261,7 @@ def test_deleting_an_unknown_silence_is_404_and_a_bad_id_400(env) -> None:
     assert call(bp_module.silences_delete, "DELETE", "x", route={"id": unknown})[0] == 404
     assert call(bp_module.silences_delete, "DELETE", "x", route={"id": "abc"}) == (
         400,
-        {"error": "silence id 'abc' is not a UUID"},
+        {"error": {"status": 400, "message": "silence id 'abc' is not a UUID"}},
     )
 
 
@@ -294,7 +295,8 @@ def test_bad_setting_gives_500_naming_it_without_the_secret(env, monkeypatch: py
     monkeypatch.setenv("MODELWATCH_TEAMS_WEBHOOK_URL", "http://teams.example.com/workflows/SECRETSIG")
     status, body = call(bp_module.alerts_list, "GET", "alerts")
     assert (
-        status == 500 and "MODELWATCH_TEAMS_WEBHOOK_URL" in body["error"] and "SECRETSIG" not in body["error"]
+        status == 500 and "MODELWATCH_TEAMS_WEBHOOK_URL" in body["error"]["message"]
+        and "SECRETSIG" not in body["error"]["message"]
     )
 
 
