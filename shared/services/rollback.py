@@ -102,6 +102,12 @@ class RollbackController:
             self._audit(endpoint, "verify_failed", {**base, "wanted": wanted, "live": result.traffic})
             raise RuntimeError(f"rollback of {endpoint}: traffic reads {result.traffic}, expected {wanted}")
         self._audit(endpoint, "verified", {**base, "traffic": result.traffic, "mirror": result.mirror_traffic})
+        # The split the monitor last saw is now the one it set: a pipeline re-applying the failed split right
+        # away is then seen as traffic moving back to the canary (re-promotion), not as "nothing moved".
+        from shared.services.canary import snapshot_name
+
+        self.ctx.state.put_json(snapshot_name(endpoint), {"traffic": result.traffic, "mirror": result.mirror_traffic,
+                                                          "at": now.isoformat(), "cause": "rollback"})
         self.ctx.state.put_json(sticky_name(endpoint), {
             "canary": canary, "at": now.isoformat(), "analysis_id": base.get("analysis_id"), "released": False,
             "before": decision.before, "after": decision.after, "by": base.get("by"), "reason": base.get("reason")})

@@ -122,3 +122,17 @@ def test_no_rollback_when_the_baseline_is_unhealthy_an_alert_names_why(world: Wo
     assert traffic(world) == {"blue": 90, "green": 10}
     [alert] = [a for a in world.services.alerts.list_alerts() if a.rule == "rollback-refused"]
     assert "blue's SLO check is failing" in alert.description
+
+
+def test_a_split_re_applied_at_once_after_a_rollback_still_raises_the_re_promotion_alert(world: World) -> None:
+    sweep(world, "before")
+    shift_traffic(world, {"blue": 90, "green": 10})
+    regress_green(world)
+    for step in range(6):  # stop at the sweep that rolled green back
+        world.advance(minutes=5)
+        sweep(world, f"s{step}")
+        if traffic(world) == {"blue": 100}:
+            break
+    shift_traffic(world, {"blue": 90, "green": 10})  # before any sweep has seen the rolled-back split
+    assert [a.rule for a in world.services.alerts.list_alerts() if a.rule == "canary-repromoted"]
+    assert len(analyses(world)) == 1
