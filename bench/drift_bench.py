@@ -3,7 +3,9 @@
 Generates the issue's data set, 25 features (20 numeric of assorted shapes, including integer-valued
 ones with ties, and 5 categorical with 10, 20, 30, 40 and 50 levels), as reference and current
 Parquet files at 10k, 100k, 1M and 5M rows (current has drift in a few features), then measures
-each case in a fresh subprocess pinned to one core (peak RSS is the child's own VmHWM):
+each case in a fresh subprocess (peak RSS is the child's own VmHWM). The single-thread baselines
+(scipy, floor) are pinned to one core; the engine's cases get `--cores` (default: every usable core,
+2 on this machine; compare bins numeric columns on that many threads while it reads the next batch):
 
   profile   read the reference Parquet in 64k-row batches and build the profile in one pass
             (numeric values held in memory for the exact deciles)
@@ -12,10 +14,16 @@ each case in a fresh subprocess pinned to one core (peak RSS is the child's own 
             decisions (the serverless run: everything after start-up is in the figure)
   scipy     the baseline: scipy.stats.ks_2samp per numeric column and chi2_contingency per
             categorical column on the in-memory data (reading time excluded from its figure)
+  floor     the binning floor: np.bincount(np.searchsorted(edges, column), minlength) for every
+            numeric column on the profile's ~1,000 fixed edges, one thread, in-memory data (reading
+            excluded): what any histogram-on-fixed-edges pass costs done the obvious way
 
-Run:  .venv/bin/python bench/drift_bench.py [--sizes 10000,100000,1000000,5000000] [--cores 1]
-      [--workdir DIR] [--repeat N]
-Targets (DESIGN.md): compare at 1M x 25 under 1.5 s and 400 MB peak RSS, linear time, flat memory.
+Runs of the cases are interleaved (compare, scipy, floor, compare, ...) so a busy neighbour slows
+them alike; the best of `--repeat` is shown, and the ratios scipy/compare and floor/compare.
+Run:  .venv/bin/python bench/drift_bench.py [--sizes 10000,100000,1000000,5000000] [--cores N]
+      [--workdir DIR] [--repeat N] [--cases profile,profile3,compare,scipy,floor]
+Targets: compare at 1M x 25 under 1.5 s and 400 MB peak RSS, linear time, flat memory (peak RSS at
+5M within ~1.3x of 1M); issue 10 item 11: scipy/compare >= 10x and floor/compare >= 1x.
 No timing is asserted anywhere; this script only prints.
 """
 
@@ -33,6 +41,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 SIZES = (10_000, 100_000, 1_000_000, 5_000_000)
+CASES = ("profile", "profile3", "compare", "scipy", "floor")
+SINGLE_THREAD = ("scipy", "floor")  # baselines: always one core
 GEN_CHUNK = 250_000
 LEVELS = (10, 20, 30, 40, 50)
 
@@ -132,6 +142,18 @@ def worker(kind: str, workdir: Path, rows: int) -> dict[str, float]:
         profile = DatasetProfile.from_json(profile_path.read_bytes())
         result = compare(profile, read_parquet(cur))
         json.dumps(result.to_dict())
+    elif kind == "floor":
+        profile = DatasetProfile.from_json(profile_path.read_bytes())
+        cur_table = pq.read_table(cur)
+        columns = {
+            name: np.ascontiguousarray(cur_table.column(name).to_numpy(), dtype=np.float64)
+            for name in cur_table.column_names
+            if not pa.types.is_dictionary(cur_table.column(name).type)
+        }
+        edges = {name: np.ascontiguousarray(profile.features[name].edges) for name in columns}
+        start = time.perf_counter()  # like the baseline, reading is excluded
+        for name, values in columns.items():
+            np.bincount(np.searchsorted(edges[name], values, "right"), minlength=edges[name].size + 1)
     else:
         ref_table, cur_table = pq.read_table(ref), pq.read_table(cur)
         start = time.perf_counter()  # the baseline's figure excludes reading
@@ -153,12 +175,18 @@ def worker(kind: str, workdir: Path, rows: int) -> dict[str, float]:
 
 
 def run_case(kind: str, workdir: Path, rows: int, cores: int) -> dict[str, float]:
+    cores = 1 if kind in SINGLE_THREAD else cores
     env = {**os.environ, "OMP_NUM_THREADS": str(cores), "OPENBLAS_NUM_THREADS": str(cores)}
     command = [sys.executable, __file__, "--worker", kind, "--rows", str(rows), "--workdir", str(workdir)]
-    if cores == 1 and hasattr(os, "sched_setaffinity"):
-        command = ["taskset", "-c", str(sorted(os.sched_getaffinity(0))[0]), *command]
+    usable = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
+    if usable and cores < len(usable):
+        command = ["taskset", "-c", ",".join(map(str, usable[:cores])), *command]
     out = subprocess.run(command, check=True, capture_output=True, text=True, env=env)
     return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def _usable_cores() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 def main() -> None:
@@ -167,8 +195,9 @@ def main() -> None:
     )
     parser.add_argument("--sizes", default=",".join(map(str, SIZES)))
     parser.add_argument("--workdir", default=str(Path(tempfile.gettempdir()) / "modelwatch-drift-bench"))
-    parser.add_argument("--cores", type=int, default=1, choices=(1, 2))
+    parser.add_argument("--cores", type=int, default=_usable_cores(), help="cores for the engine's cases")
     parser.add_argument("--repeat", type=int, default=1, help="runs per case (the best is shown)")
+    parser.add_argument("--cases", default=",".join(CASES), help="subset of " + ",".join(CASES))
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--rows", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -176,34 +205,62 @@ def main() -> None:
     if args.worker:
         print(json.dumps(worker(args.worker, workdir, args.rows)))
         return
+    kinds = [k for k in CASES if k in args.cases.split(",")]
+    if "compare" in kinds or "floor" in kinds:  # both read the stored profile
+        kinds = ["profile", *(k for k in kinds if k != "profile")]
     workdir.mkdir(parents=True, exist_ok=True)
     print(
-        f"drift bench: 25 features (20 numeric, 5 categorical), reference rows = current rows, "
-        f"{args.cores} core(s), best of {args.repeat}; data in {workdir}"
+        f"drift bench: 25 features (20 numeric, 5 categorical), reference rows = current rows; engine on "
+        f"{args.cores} core(s), scipy and floor on 1; best of {args.repeat}, runs interleaved; data in {workdir}"
     )
     header = (
-        f"{'rows':>10} | {'profile s':>9} {'MB':>6} | {'3-pass s':>8} {'MB':>6} | {'compare s':>9} {'MB':>6} "
-        f"{'Mrows/s':>7} | {'scipy s':>8} {'MB':>6} | {'scipy/compare':>13}"
+        f"{'rows':>10} | {'profile s':>9} {'MB':>5} | {'3-pass s':>8} {'MB':>5} | {'compare s':>9} {'MB':>5} "
+        f"{'Mrows/s':>7} | {'scipy s':>8} {'MB':>5} | {'floor s':>7} | {'scipy/compare':>13} "
+        f"{'floor/compare':>13}"
     )
     print(header)
     print("-" * len(header))
+    peaks: dict[int, float] = {}
     for rows in (int(s) for s in args.sizes.split(",")):
         ensure_data(workdir, rows)
-        best = {}
-        for kind in ("profile", "profile3", "compare", "scipy"):
-            runs = [run_case(kind, workdir, rows, args.cores) for _ in range(args.repeat)]
-            best[kind] = min(runs, key=lambda r: r["seconds"])
-        p, p3, c, s = best["profile"], best["profile3"], best["compare"], best["scipy"]
+        runs: dict[str, list[dict[str, float]]] = {kind: [] for kind in kinds}
+        for _ in range(args.repeat):
+            for kind in kinds:
+                runs[kind].append(run_case(kind, workdir, rows, args.cores))
+        best = {kind: min(found, key=lambda r: r["seconds"]) for kind, found in runs.items()}
+        print(_row(rows, best))
+        if "compare" in best:
+            peaks[rows] = best["compare"]["peak_mb"]
+    if len(peaks) > 1:
+        low, high = min(peaks), max(peaks)
         print(
-            f"{rows:>10,} | {p['seconds']:>9.3f} {p['peak_mb']:>6.0f} | "
-            f"{p3['seconds']:>8.3f} {p3['peak_mb']:>6.0f} | "
-            f"{c['seconds']:>9.3f} {c['peak_mb']:>6.0f} "
-            f"{rows / c['seconds'] / 1e6:>7.2f} | {s['seconds']:>8.3f} {s['peak_mb']:>6.0f} | "
-            f"{s['seconds'] / c['seconds']:>12.1f}x"
+            f"compare peak RSS: {peaks[high]:.0f} MB at {high:,} rows = {peaks[high] / peaks[low]:.2f}x "
+            f"the {peaks[low]:.0f} MB at {low:,} rows"
         )
+    some = next(iter(best.values()))
     print(
-        f"(peak MB = the child's peak RSS (VmHWM), including ~{best['compare']['import_mb']:.0f} MB of "
+        f"(peak MB = the child's peak RSS (VmHWM), including ~{some['import_mb']:.0f} MB of "
         "interpreter, numpy, scipy and pyarrow before any work)"
+    )
+
+
+def _row(rows: int, best: dict[str, dict[str, float]]) -> str:
+    def seconds(kind: str, width: int) -> str:
+        return f"{best[kind]['seconds']:>{width}.3f}" if kind in best else f"{'-':>{width}}"
+
+    def mb(kind: str) -> str:
+        return f"{best[kind]['peak_mb']:>5.0f}" if kind in best else f"{'-':>5}"
+
+    def ratio(kind: str) -> str:
+        if kind not in best or "compare" not in best:
+            return f"{'-':>13}"
+        return f"{best[kind]['seconds'] / best['compare']['seconds']:>12.1f}x"
+
+    rate = f"{rows / best['compare']['seconds'] / 1e6:>7.2f}" if "compare" in best else f"{'-':>7}"
+    return (
+        f"{rows:>10,} | {seconds('profile', 9)} {mb('profile')} | {seconds('profile3', 8)} {mb('profile3')} | "
+        f"{seconds('compare', 9)} {mb('compare')} {rate} | {seconds('scipy', 8)} {mb('scipy')} | "
+        f"{seconds('floor', 7)} | {ratio('scipy')} {ratio('floor')}"
     )
 
 

@@ -131,6 +131,9 @@ def count_categories(values: Any) -> tuple[dict[str, int], int]:
         _as_arrow(values) if not isinstance(values, np.ndarray) or values.dtype.kind not in "fiub" else None
     )
     if array is not None and pa.types.is_dictionary(array.type) and family(array) != NUMBER:
+        counted = _count_codes(array)
+        if counted is not None:
+            return counted
         strings = array  # count the codes; only the few distinct values are turned into text
     else:
         strings = as_categories(values)
@@ -145,3 +148,21 @@ def count_categories(values: Any) -> tuple[dict[str, int], int]:
         names = as_categories(names)
     numbers = counted.field("counts").to_numpy()
     return dict(zip(names.to_pylist(), (int(n) for n in numbers), strict=True)), nulls
+
+
+def _count_codes(array: pa.Array | pa.ChunkedArray) -> tuple[dict[str, int], int] | None:
+    """Dictionary-encoded text (Parquet's usual categorical column): bincount the codes and turn only
+    the used dictionary entries into text. None when the dictionary itself holds nulls."""
+    if isinstance(array, pa.ChunkedArray):
+        array = array.combine_chunks() if array.num_chunks != 1 else array.chunk(0)
+    if array.dictionary.null_count:
+        return None
+    nulls = array.null_count
+    codes = array.indices if nulls == 0 else pc.drop_null(array.indices)
+    per_code = np.bincount(codes.to_numpy(zero_copy_only=False), minlength=len(array.dictionary))
+    used = np.flatnonzero(per_code)
+    names = as_categories(array.dictionary.take(pa.array(used))).to_pylist()
+    counts: dict[str, int] = {}
+    for name, n in zip(names, per_code[used].tolist(), strict=True):  # a dictionary may repeat a value
+        counts[name] = counts.get(name, 0) + n
+    return counts, nulls

@@ -23,6 +23,12 @@ WASSERSTEIN_STD_FLOOR = 1e-3
 # Fine reference-quantile bins behind KS and Wasserstein: the KS error from bins is at most the
 # reference mass of one non-atomic bin, about 1 / FINE_LEVELS.
 FINE_LEVELS = 1000
+# KS p-value: scipy.stats.kstwo.sf(D, n_eff), except where scipy sums n_eff terms (2 * smirnov, for
+# n_eff D^2 >= 2.2): above KS_ASYMPTOTIC_N the large-deviation expansion of metrics.ks_pvalue (relative
+# error < 5e-6 where p >= 1e-6, < 4e-5 where p >= 1e-20); 0.0 from n_eff D^2 >= 370, where scipy answers 0.0 too.
+KS_ASYMPTOTIC_N = 10_000
+KS_ASYMPTOTIC_FROM = 2.2
+KS_ZERO_FROM = 370.0
 EXTREME_EDGES = 32  # the 32 smallest and largest reference values are edges too (heavy tails)
 MAX_CATEGORIES = 1000  # reference categories kept exactly; beyond, top-K plus an "other" bucket
 MAX_UNSEEN_CATEGORIES = 1000  # unseen current categories tracked one by one; beyond, pooled
@@ -78,13 +84,21 @@ def describe(settings: dict[str, Any]) -> dict[str, Any]:
         "wasserstein_norm": "Wasserstein-1 between the two samples / max(population std of the "
         f"reference, {WASSERSTEIN_STD_FLOOR})",
         "ks": "two-sample Kolmogorov-Smirnov statistic sup|F_ref - F_cur|; p-value from "
-        "scipy.stats.kstwo.sf(D, round(n_ref*n_cur/(n_ref+n_cur))) (ks_2samp 'asymp'); with exact=True "
-        "scipy.stats.ks_2samp(method='auto') on the raw values",
+        "scipy.stats.kstwo.sf(D, n_eff), n_eff = round(n_ref*n_cur/(n_ref+n_cur)) (ks_2samp 'asymp'), "
+        f"except for n_eff > {KS_ASYMPTOTIC_N} and n_eff*D^2 >= {KS_ASYMPTOTIC_FROM}, where scipy sums n_eff "
+        "terms (2*smirnov(n_eff, D)) and the engine uses its large-deviation expansion "
+        "2*exp(-(6nD+1)^2/(18n) - 4nD^4/9 + 4D^2/9) (relative error < 5e-6 where p >= 1e-6, < 4e-5 where "
+        "p >= 1e-20), and 0 from "
+        f"n_eff*D^2 >= {KS_ZERO_FROM:g} as scipy; with exact=True scipy.stats.ks_2samp(method='auto') on "
+        "the raw values",
         "binned_accuracy": f"from profiles: KS and Wasserstein from {FINE_LEVELS} reference-quantile bins, "
         f"finer bins towards the tails and the {EXTREME_EDGES} smallest and largest reference values, with "
         "every edge that is a data value in its own one-point bin; KS error <= the reported "
         "ks_stat_max_error (about 1/1000); Wasserstein exact except in bins where the two CDFs cross, "
-        "within the reported wasserstein_norm_max_error",
+        "within the reported wasserstein_norm_max_error; per-bin value sums (offsets / n) within "
+        "2^-52 * (m_ref*|sum_ref|/n_ref + m_cur*|sum_cur|/n_cur) of each other, at least twice their float "
+        "rounding (a sum of m same-sign terms, in any order, is within (m - 1) * 2^-53 of exact), count as "
+        "equal: windows sum in data order, the reference in sorted order, and identical data gives exactly 0",
         "out_of_range_share": "share of current values below the reference min or above its max",
         "categories": "union of reference and current categories (unseen included); reference "
         f"categories beyond the top {MAX_CATEGORIES} pooled as {OTHER!r}; unseen current categories "

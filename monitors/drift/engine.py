@@ -10,7 +10,10 @@ How ok and drift are told apart is `config.rule` (decisions.py), named in every 
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
 from typing import Any
 
 import numpy as np
@@ -33,6 +36,7 @@ from monitors.drift.samplesize import minimum_rows, n_eff_needed
 from monitors.drift.window import WindowBuilder
 
 _VERDICT_STATUSES = ("ok", "drift", "constant")
+MAX_WORKERS = 4  # binning threads; beyond a few, reading the chunks is the limit
 
 
 def compare(
@@ -42,20 +46,33 @@ def compare(
     *,
     features: Iterable[str] | None = None,
     raw_reference: Mapping[str, np.ndarray] | None = None,
+    workers: int | None = None,
 ) -> DriftResult:
     """Histogram `current` (chunks) on the reference's edges in one pass, then judge every feature.
 
     `raw_reference` (finite values per numeric feature) with `config.exact` makes KS and Wasserstein
-    exact scipy computations on raw data, as long as the window's values fit `exact_max_values`."""
+    exact scipy computations on raw data, as long as the window's values fit `exact_max_values`.
+    Columns are histogrammed on `workers` threads (default: the usable cores, at most
+    MAX_WORKERS) while the next chunk is read; 1 bins on the calling thread. The result does not
+    depend on it."""
     config = config or DriftConfig()
     keep = config.exact_max_values if config.exact and raw_reference is not None else 0
-    builder = WindowBuilder(reference, features, raw_limit=keep)
-    for chunk in current:
-        builder.add(chunk)
+    workers = default_workers() if workers is None else workers
+    with ThreadPoolExecutor(workers, thread_name_prefix="drift-bin") if workers > 1 else nullcontext() as pool:
+        builder = WindowBuilder(reference, features, raw_limit=keep, pool=pool, tasks=workers)
+        for chunk in current:
+            builder.add(chunk)
+        window = builder.finish()
     raw_current = None
     if builder.raw is not None:
         raw_current = {name: np.concatenate(parts) for name, parts in builder.raw.items()}
-    return evaluate(reference, builder.finish(), config, raw_reference=raw_reference, raw_current=raw_current)
+    return evaluate(reference, window, config, raw_reference=raw_reference, raw_current=raw_current)
+
+
+def default_workers() -> int:
+    """The cores this process may run on (its affinity, where the platform tells), at most MAX_WORKERS."""
+    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    return max(1, min(usable, MAX_WORKERS))
 
 
 def evaluate(

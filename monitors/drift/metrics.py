@@ -16,6 +16,9 @@ import numpy as np
 from monitors.drift.categorical import CategoricalProfile
 from monitors.drift.conventions import (
     CHI2_POOL_BELOW,
+    KS_ASYMPTOTIC_FROM,
+    KS_ASYMPTOTIC_N,
+    KS_ZERO_FROM,
     OTHER,
     PSI_FLOOR,
     UNSEEN_OTHER,
@@ -43,11 +46,28 @@ def js_distance(ref_counts: np.ndarray, cur_counts: np.ndarray) -> float:
 
 
 def ks_pvalue(statistic: float, n_ref: int, n_cur: int) -> float:
-    """Two-sided p-value as scipy.stats.ks_2samp(method='asymp') computes it."""
+    """Two-sided p-value as scipy.stats.ks_2samp(method='asymp') computes it: kstwo.sf(D, n_eff).
+
+    Where scipy's kstwo.sf evaluates 2 * smirnov(n, D) (n D^2 >= 2.2), a sum of n terms that takes
+    ~0.1 s at n = 100k and ~0.8 s at n = 500k, windows with n_eff > KS_ASYMPTOTIC_N use its
+    large-deviation expansion instead (KS_ASYMPTOTIC in conventions.py)."""
     from scipy.stats import kstwo
 
     n_eff = max(1, round(n_ref * n_cur / (n_ref + n_cur)))
+    tail = n_eff * statistic * statistic
+    if n_eff > KS_ASYMPTOTIC_N and tail >= KS_ASYMPTOTIC_FROM:
+        return 0.0 if tail >= KS_ZERO_FROM else two_sided_smirnov_asymptotic(statistic, n_eff)
     return float(np.clip(kstwo.sf(statistic, n_eff), 0.0, 1.0))
+
+
+def two_sided_smirnov_asymptotic(d: float, n: int) -> float:
+    """2 * P(D+_n >= d) from the large-deviation expansion of the one-sided Smirnov statistic:
+    exp(-(6nd + 1)^2 / (18n) - 4nd^4/9 + 4d^2/9) (Maag and Dicaire's exp(-(6nd+1)^2/(18n)) with the
+    next terms of the rate function -n(2d^2 + 4d^4/9 + ...)). Against 2 * scipy.special.smirnov at
+    n = 10,001 ... 300,000 the relative error is below 5e-6 where p >= 1e-6, below 4e-5 where
+    p >= 1e-20 and below 2e-3 down to p = 1e-80 (tests/drift/test_ks_pvalue.py)."""
+    log_p = -((6.0 * n * d + 1.0) ** 2) / (18.0 * n) - 4.0 * n * d**4 / 9.0 + 4.0 * d * d / 9.0
+    return float(min(1.0, 2.0 * math.exp(log_p)))
 
 
 def _ks(
@@ -72,16 +92,9 @@ def _wasserstein(
     estimate, within the returned bound. Outside the edges: int F = -offsets[0] / n below e0 and
     int (1 - F) = offsets[-1] / n above the last edge."""
     n_r, n_c, e = ref.count, cur.count, ref.edges
-
-    def area_below_edges(p: NumericProfile, n: int, below: np.ndarray) -> np.ndarray:
-        return np.diff(e) * below[1:-1] - p.offsets[1:-1] / n
-
-    def tails(p: NumericProfile, n: int) -> tuple[float, float]:
-        return -p.offsets[0] / n, p.offsets[-1] / n
-
-    signed = area_below_edges(ref, n_r, f_ref) - area_below_edges(cur, n_c, f_cur)
-    low_r, high_r = tails(ref, n_r)
-    low_c, high_c = tails(cur, n_c)
+    offset_gap = _offset_gap(ref, cur, n_r, n_c)
+    signed = np.diff(e) * (f_ref[1:-1] - f_cur[1:-1]) - offset_gap[1:-1]
+    low_r_minus_c, high_c_minus_r = -offset_gap[0], -offset_gap[-1]
     a_r, b_r, a_c, b_c = f_ref[:-2], f_ref[1:-1], f_cur[:-2], f_cur[1:-1]
     g_min, g_max = a_r - b_c, b_r - a_c  # F_ref - F_cur can only move inside [g_min, g_max] in a bin
     exact = (g_min >= 0) | (g_max <= 0)
@@ -97,8 +110,20 @@ def _wasserstein(
     spread = np.abs(g_lo) + np.abs(g_hi)
     linear = width * (g_lo**2 + g_hi**2) / np.where(spread > 0, 2 * spread, 1.0)
     estimate = np.abs(signed) + np.where(crossing, np.clip(linear - np.abs(signed), 0.0, room), 0.0)
-    total = abs(low_r - low_c) + abs(high_c - high_r) + float(estimate.sum())
+    total = abs(low_r_minus_c) + abs(high_c_minus_r) + float(estimate.sum())
     return float(total), float(room.sum())
+
+
+def _offset_gap(ref: NumericProfile, cur: NumericProfile, n_r: int, n_c: int) -> np.ndarray:
+    """offsets_ref / n_ref - offsets_cur / n_cur per bin, zero where it is within twice the rounding of
+    the sums. A bin's offsets add values (v - left) of one sign, so a sum of m of them in any order is
+    within (m - 1) * 2^-53 * |sum| of the exact one: windows are summed in data order, the reference
+    in sorted order, and the same values must still give exactly zero (W1 moves by at most this)."""
+    gap = ref.offsets / n_r - cur.offsets / n_c
+    rounding = np.finfo(np.float64).eps * (
+        ref.counts * np.abs(ref.offsets) / n_r + cur.counts * np.abs(cur.offsets) / n_c
+    )
+    return np.where(np.abs(gap) <= rounding, 0.0, gap)
 
 
 def numeric_metrics(ref: NumericProfile, cur: NumericProfile) -> tuple[dict[str, float], dict[str, Any]]:

@@ -7,8 +7,10 @@ where the two CDFs cross inside a bin. Counts plus per-bin value offsets on shar
 of partitions merge into the profile of their union, and a window is histogrammed in one streaming
 pass whose memory does not depend on its length.
 
-Binning sorts each chunk (SIMD sort is several times faster than a binary search per value) and
-locates the edges in it. This module must never hold more than one chunk of values.
+A window chunk is binned in data order by `binning.EdgeLocator` (a grid lookup plus two comparisons
+per value, ~6 ns, where sorting the chunk costs ~50 ns and a binary search per value ~90 ns); the
+reference build, which sorts its values for the quantiles anyway, locates the edges in the sorted
+values. This module must never hold more than one chunk of values.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from monitors.drift.binning import EdgeLocator
 from monitors.drift.columns import NUMBER
 from monitors.drift.conventions import DECILES, EXTREME_EDGES, FINE_LEVELS
 from monitors.drift.errors import ProfileFormatError
@@ -82,6 +85,8 @@ class NumericProfile:
     family: str = NUMBER
     w1_null: tuple[float, ...] | None = None  # reference only: no-drift W1 quantiles, see samplesize
     kind: str = "numeric"
+    _locator: EdgeLocator | None = field(default=None, init=False, repr=False, compare=False)
+    _locator_of: NumericProfile | None = field(default=None, init=False, repr=False, compare=False)
 
     @classmethod
     def empty(cls, edges: np.ndarray, decile_edges: np.ndarray, family: str = NUMBER) -> NumericProfile:
@@ -99,19 +104,49 @@ class NumericProfile:
         return float(np.sqrt(max(self.m2, 0.0) / n)) if n else 0.0
 
     def add_rows(self, values: np.ndarray) -> None:
-        """Add one chunk of float64 values (NaN / inf are nulls) in O(chunk) time and memory."""
+        """Add one chunk of float64 values (NaN / inf are nulls) in O(chunk) time and memory, in any
+        order: values are located in the edges by `EdgeLocator` (no sort, no binary search)."""
         self.n_rows += values.size
-        ordered = np.sort(values)
-        start = int(np.searchsorted(ordered, -np.inf, "right"))
-        stop = int(np.searchsorted(ordered, np.inf, "left"))
-        self.null_count += values.size - (stop - start)
-        self.add_sorted_finite(ordered[start:stop])
+        finite = np.isfinite(values)
+        kept = values if finite.all() else values[finite]
+        self.null_count += values.size - kept.size
+        self.add_finite(kept)
 
     def add_nulls(self, rows: int) -> None:
         self.n_rows += rows
         self.null_count += rows
 
+    def locator(self) -> EdgeLocator:
+        """The edge locator of these edges, built on first use (a window takes its reference's, whose
+        counts choose the grid; a window's first chunk builds it on the thread that bins the column)."""
+        if self._locator is None:
+            source = self._locator_of if self._locator_of is not None else self
+            self._locator = source._locator or EdgeLocator(source.edges, source.counts)
+            source._locator = self._locator
+        return self._locator
+
+    def locate_like(self, reference: NumericProfile) -> None:
+        """Use (and share) the reference's locator: same edges, built once per reference."""
+        if reference.edges is not self.edges and not np.array_equal(reference.edges, self.edges):
+            raise ValueError("a window shares the locator of a reference on the same edges only")
+        self._locator_of = reference
+
+    def add_finite(self, values: np.ndarray) -> None:
+        """Add finite values in any order: counts and offsets by bincount on the located bins."""
+        if values.size == 0:
+            return
+        bins = self.locator().locate(values)
+        self.counts += np.bincount(bins, minlength=self.counts.size)
+        shifted = values - self._lefts()[bins]
+        self.offsets += np.bincount(bins, weights=shifted, minlength=self.counts.size)
+        self._add_moments(values, float(values.min()), float(values.max()))
+
+    def _lefts(self) -> np.ndarray:
+        """Each bin's lower edge (e0 for bin 0, whose offsets are therefore <= 0)."""
+        return np.concatenate((self.edges[:1], self.edges)) if self.edges.size else np.zeros(1)
+
     def add_sorted_finite(self, ordered: np.ndarray) -> None:
+        """Add sorted finite values (the reference build, which sorts them anyway for its quantiles)."""
         if ordered.size == 0:
             return
         bounds = np.empty(self.edges.size + 2, np.int64)
@@ -120,13 +155,15 @@ class NumericProfile:
         in_bin = np.diff(bounds)
         self.counts += in_bin
         filled = np.flatnonzero(in_bin)
-        lefts = np.concatenate((self.edges[:1], self.edges)) if self.edges.size else np.zeros(1)
-        shifted = ordered - np.repeat(lefts[filled], in_bin[filled])
+        shifted = ordered - np.repeat(self._lefts()[filled], in_bin[filled])
         self.offsets[filled] += np.add.reduceat(shifted, bounds[:-1][filled])
-        chunk_mean = float(ordered.mean())
-        deviations = ordered - chunk_mean
-        self._merge_moments(ordered.size, chunk_mean, float(np.dot(deviations, deviations)))
-        low, high = float(ordered[0]), float(ordered[-1])
+        self._add_moments(ordered, float(ordered[0]), float(ordered[-1]))
+
+    def _add_moments(self, values: np.ndarray, low: float, high: float) -> None:
+        chunk_mean = float(values.mean())
+        deviations = values - chunk_mean
+        # not np.dot: BLAS may wake its own threads for every chunk (milliseconds when cores are busy)
+        self._merge_moments(values.size, chunk_mean, float(np.square(deviations, out=deviations).sum()))
         self.min = low if self.min is None else min(self.min, low)
         self.max = high if self.max is None else max(self.max, high)
 
