@@ -136,6 +136,14 @@ def app_clock(env: Mapping[str, str]) -> Clock:
     return clock_for(env.get("MODELWATCH_CLOCK", "").strip().lower() or ("emulator" if url else "system"), url)
 
 
+def alert_service(env: Mapping[str, str]) -> AlertService:
+    """The alert service alone, for the alert API and its timer: the same wiring `build_services` uses (the
+    app's clock, the alert settings), without requiring what only checks need (allowed workspaces, Azure)."""
+    from shared.alerts.bootstrap import build_alert_service
+
+    return build_alert_service(env, clock=app_clock(env).now)
+
+
 @dataclass
 class Services:
     settings: Settings

@@ -42,11 +42,9 @@ _SETTING_PREFIXES = (
 @lru_cache(maxsize=4)
 def _api_for(settings: tuple[tuple[str, str], ...]) -> AlertApi:
     from shared.alerts.api import AlertApi
-    from shared.alerts.bootstrap import build_alert_service
-    from shared.bootstrap import app_clock
+    from shared.bootstrap import alert_service
 
-    env = dict(settings)
-    return AlertApi(build_alert_service(env, clock=app_clock(env).now))
+    return AlertApi(alert_service(dict(settings)))
 
 
 def _api() -> AlertApi:
