@@ -22,7 +22,7 @@ windows. Seeded: the same arguments print the same table.
 
 Run:  .venv/bin/python bench/drift_calibration.py [--sizes 200,500,1000,2000,5000,10000,100000]
       [--reps 300] [--n-ref 10000] [--seed 2026] [--by-feature]   (~3.5 minutes at the defaults)
-Goal (DESIGN.md): at most 1% false alarms at n = 1,000 and 5,000 with at most 5% withheld; at least
+Goal (issue 10): at most 1% false alarms at n = 1,000 and 5,000 with at most 5% withheld; at least
 95% power for both drifts at n = 2,000. No rate is asserted here; tests/drift/test_calibration.py
 checks a small seeded version in CI. This script only prints.
 """

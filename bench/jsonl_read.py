@@ -15,7 +15,7 @@ Run in one process pinned to one core when `taskset` exists; best of --repeat ru
 
 Run:  .venv/bin/python bench/jsonl_read.py [--rows 1000000] [--blob-rows 50000] [--batch 1,10,100]
       [--repeat 3]
-Target (DESIGN.md, issue 8): read at least 500k rows/s. No test asserts on time; this only prints.
+Target (issue 8): read at least 500k rows/s. No test asserts on time; this only prints.
 """
 
 from __future__ import annotations

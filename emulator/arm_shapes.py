@@ -1,7 +1,7 @@
 """REST JSON of the emulated Azure ML resources, in the shapes azure-ai-ml 1.35.2 deserializes.
 
-Follows azure_shapes.md §4.2-4.5 (verified minimal JSON) and the 2024-04-01 ARM examples: systemData
-always carries both createdAt and lastModifiedAt (the SDK crashes on one without the other),
+Follows the minimal JSON azure-ai-ml 1.35 deserializes (verified against the SDK) and the 2024-04-01
+ARM examples: systemData always carries both createdAt and lastModifiedAt (the SDK crashes on one without the other),
 `properties.properties` is always a dict, usages and VM sizes use the camelCase REST names.
 Pure functions of the world state; no I/O.
 """

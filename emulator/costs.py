@@ -282,7 +282,7 @@ def budget_resource(world: World, scope: str, budget: Any, currency: str, provid
 
 # ---- throttling --------------------------------------------------------------------------------
 #: Cost Management's rate-limit headers (QPU = query processing units): what was used, what is left, and
-#: how long to wait after a 429 (rollout_alerting.md §4.4, azure_shapes.md §6.1).
+#: how long to wait after a 429 (the headers Cost Management sends on its query API).
 QPU_CONSUMED = "x-ms-ratelimit-microsoft.costmanagement-qpu-consumed"
 QPU_REMAINING = "x-ms-ratelimit-microsoft.costmanagement-qpu-remaining"
 QPU_RETRY_AFTER = "x-ms-ratelimit-microsoft.costmanagement-qpu-retry-after"

@@ -3,7 +3,8 @@
 Azure ML system events (`Microsoft.MachineLearningServices.ModelRegistered`, topic = the workspace id,
 subject `models/{name}:{version}`) and ARM resource events (`Microsoft.Resources.ResourceWriteSuccess` /
 `ResourceDeleteSuccess`, topic = the resource group, subject = the resource id) with the data fields of
-azure_shapes.md §1.2 and §1.5. Pure functions: building an event never sends it.
+the documented Event Grid samples (event-schema-machine-learning, event-schema-resource-groups).
+Pure functions: building an event never sends it.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """The statistical conventions of the drift engine, in one place, so every result can declare them.
 
-Anchors disagree on log bases, binning, smoothing and std type (shared/reference/drift_anchors.md
-§4); a number without its convention cannot be compared with anything. Every constant a metric
+Anchors (Azure ML, Evidently, NannyML, alibi-detect, whylogs) disagree on log bases, binning,
+smoothing and std type; a number without its convention cannot be compared with anything. Every constant a metric
 depends on lives here and is echoed into `DriftResult.conventions`. This module holds no logic that
 computes a metric and must never import numpy (the CLI and the report read it cheaply).
 """

@@ -1,7 +1,8 @@
 """The minimum current-window size below which a drift decision means nothing.
 
 Distances are biased upward at small n: with no drift at all, normalized Wasserstein and JS
-distance exceed 0.1 at their 95th percentile once n_cur is below ~500 (drift_anchors.md §4.9). So a
+distance exceed 0.1 at their 95th percentile once n_cur is below ~500
+(measured by simulation; tests/drift/test_sample_size.py). So a
 feature is only judged when its window is large enough that a no-drift window stays under the
 threshold at the `null_quantile` (default 0.95). The rule, per decision metric, with
 n_eff = n_ref * n_cur / (n_ref + n_cur) and k the number of reference bins / categories with mass:

@@ -232,7 +232,7 @@ def _model_of(m: Any) -> ModelVersion:
 
 
 def _usage_of(u: Any) -> QuotaUsage:
-    # azure-ai-ml 1.35 quirk (azure_shapes.md §4.5): values land under the REST camelCase names.
+    # azure-ai-ml 1.35 quirk (seen in its usage model): values land under the REST camelCase names.
     raw = vars(u)
     current = raw.get("currentValue", getattr(u, "current_value", None))
     name = raw.get("name", getattr(u, "name", None))

@@ -1,4 +1,4 @@
-"""The inference data Azure ML's data collector writes to the workspace's blob storage (azure_shapes.md §7).
+"""The inference data Azure ML's data collector writes to the workspace's blob storage.
 
 Layout: `modelDataCollector/{endpoint}/{deployment}/{collection}/YYYY/MM/DD/HH/{instance}.jsonl`.
 Listing is by hour prefix over the window, so a day's window lists 24 prefixes, never the whole

@@ -1,7 +1,7 @@
 """Cost Management: daily cost of online endpoints and their deployments, and budgets.
 
 Managed online endpoint costs accrue on the workspace resource, attributed by the tags
-`azuremlendpoint` / `azuremldeployment` (rollout_alerting.md §4.4), so queries group by one tag and
+`azuremlendpoint` / `azuremldeployment` (Azure ML's cost-attribution tags), so queries group by one tag and
 filter by the other. Columns are read by name (Azure names the cost column after the agreement
 type). The client is a parameter. Cost APIs are throttled (a few calls per scope per minute) and the
 data is hours old: callers cache and poll rarely (shared/adapters/cost_cache.py). Every call takes the

@@ -1,6 +1,7 @@
 """The scheduled sweep: once per schedule slot, enqueue one periodic-check job per allowed workspace.
 
-Timers are at-least-once and may fire on two instances (rollout_alerting.md §3.2), so the slot is
+Timers are at-least-once and may fire on two instances (the Functions host's singleton lock is not
+a hard guarantee: azure-functions-host#2968), so the slot is
 claimed with an idempotency record: however many runs a slot gets, one of them enqueues.
 """
 

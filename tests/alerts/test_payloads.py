@@ -1,5 +1,6 @@
 """What each receiver gets, checked against the published samples (tests/alerts/samples, copied from
-rollout_alerting.md §2): same field names, same JSON types, values in the documented ranges."""
+the receivers' documentation, sources in its README): same field names, same JSON types, values in the
+documented ranges."""
 
 from __future__ import annotations
 

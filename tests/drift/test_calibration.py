@@ -1,6 +1,6 @@
 """The calibrated decision rule (the default) against the goal, and the azureml rule kept as it was.
 
-Goal (DESIGN.md, issue 10 item 10): at most 1% false alarms per feature-window when nothing drifted
+Goal (issue 10 item 10): at most 1% false alarms per feature-window when nothing drifted
 at n = 1,000 (at most 5% withheld as insufficient_data), and at least 95% detection of a 0.2-sigma
 mean shift and of a 20% re-weighting of categories at n = 2,000. Seeded simulations small enough for
 CI; bench/drift_calibration.py runs the full table.

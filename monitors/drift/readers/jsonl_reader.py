@@ -1,7 +1,7 @@
 """JSON Lines to chunks: plain rows (one object per line) and Azure ML data-collector records.
 
-Data collector blobs (`modelDataCollector/{endpoint}/{deployment}/{collection}/YYYY/MM/DD/HH/*.jsonl`,
-azure_shapes.md §7) hold one CloudEvents-like record per line whose `data` is a list of row objects,
+Data collector blobs (`modelDataCollector/{endpoint}/{deployment}/{collection}/YYYY/MM/DD/HH/*.jsonl`)
+hold one CloudEvents-like record per line whose `data` is a list of row objects,
 possibly several requests batched together. `read_collected` takes what the worker has: an iterable
 of blob contents (bytes or binary streams, optionally named) or paths. Parsing goes through pyarrow
 (fast); when that fails the same bytes are parsed line by line only to say which line and column is

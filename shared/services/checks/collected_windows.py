@@ -1,6 +1,6 @@
 """One deployment's collected inference data, hour by hour, as the drift engine's chunks and window profiles.
 
-Azure ML's data collector writes one folder per hour (its default rolling rate; azure_shapes.md §7:
+Azure ML's data collector writes one folder per hour (its default rolling rate:
 `modelDataCollector/{endpoint}/{deployment}/{model_inputs|model_outputs}/YYYY/MM/DD/HH/*.jsonl`), so a window
 here is a run of whole collector hours ending at the last complete hour: `[end - w, end)` with `end` = now
 floored to the hour (a window that is not a whole number of hours is rounded up). An hour still being written
