@@ -44,7 +44,6 @@ from __future__ import annotations
 import argparse
 import copy
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -54,7 +53,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import requests
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -64,6 +62,7 @@ from emulator.scenario import DEFAULT_LOG_ANALYTICS_WORKSPACE_ID  # noqa: E402
 from shared.bootstrap import Services, build_services  # noqa: E402
 from shared.jobs import Job  # noqa: E402
 from tools.azurite import Azurite, free_port  # noqa: E402
+from tools.emulator_process import EmulatorProcess  # noqa: E402
 
 SCENARIO = ROOT / "scenarios" / "test_minimal.yaml"
 TIME_SCALE = 20.0  # as tests/fixtures/emulator.py: LRO provisioning 1 s -> 0.05 s
@@ -89,50 +88,16 @@ SAFETY = ("re-applied", "re-applied-at-once", "baseline-unhealthy", "baseline-no
 REPROMOTED_ALERTS: dict[str, int] = {}
 
 
-class Emulator:
-    """The emulator process, started as tests/fixtures/emulator.py starts it (free port, the test scenario,
-    the storage connection string, time scale 20)."""
-
-    def __init__(self, storage: str, log: Path) -> None:
-        port = free_port()
-        self.url = f"http://127.0.0.1:{port}"
-        with open(log, "wb") as out:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "emulator", "--port", str(port), "--scenario", str(SCENARIO),
-                 "--storage-connection-string", storage, "--time-scale", str(TIME_SCALE)],
-                cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"emulator exited at start: {log.read_text()[-2000:]}")
-            try:
-                if requests.get(f"{self.url}/_emulator/health", timeout=1).ok:
-                    return
-            except requests.ConnectionError:
-                time.sleep(0.1)
-        self.stop()
-        raise RuntimeError("emulator did not answer within 60 s")
-
-    def control(self, method: str, path: str, body: Any = None) -> Any:
-        response = requests.request(method, f"{self.url}/_emulator/{path.lstrip('/')}", json=body, timeout=120)
-        if response.status_code != 200:
-            raise RuntimeError(f"{method} {path}: {response.status_code} {response.text[:500]}")
-        return response.json()
-
-    def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+def Emulator(storage: str, log: Path) -> EmulatorProcess:
+    """The emulator on the test scenario, time scale 20, as tests/fixtures/emulator.py starts it."""
+    return EmulatorProcess(SCENARIO, storage, log, time_scale=TIME_SCALE)
 
 
 @dataclass
 class App:
     """One trial's app around a freshly loaded scenario: what tests/checks/conftest.py's `world` is."""
 
-    emulator: Emulator
+    emulator: EmulatorProcess
     scenario: dict[str, Any]
     services: Services
     storage: str

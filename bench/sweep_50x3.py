@@ -19,7 +19,6 @@ No test asserts on these figures; bench/README.md records them.
 from __future__ import annotations
 
 import argparse
-import subprocess
 import sys
 import tempfile
 import time
@@ -27,7 +26,6 @@ from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any
 
-import requests
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -36,6 +34,7 @@ sys.path.insert(0, str(ROOT))
 from shared.bootstrap import Services, build_services  # noqa: E402
 from shared.jobs import Job  # noqa: E402
 from tools.azurite import Azurite, free_port  # noqa: E402
+from tools.emulator_process import EmulatorProcess  # noqa: E402
 
 SUB, RG, WS = "00000000-0000-0000-0000-0000000000b5", "rg-bench", "mlw-bench"
 WORKSPACE_ID = f"/subscriptions/{SUB}/resourceGroups/{RG}/providers/Microsoft.MachineLearningServices/workspaces/{WS}"
@@ -72,41 +71,14 @@ def scenario(endpoints: int, collect: bool, throttle: int) -> dict[str, Any]:
     }
 
 
-class Emulator:
-    def __init__(self, scenario_path: Path, storage: str, log: Path) -> None:
-        self.url = f"http://127.0.0.1:{free_port()}"
-        port = self.url.rsplit(":", 1)[1]
-        with open(log, "wb") as out:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "emulator", "--port", port, "--scenario", str(scenario_path),
-                 "--storage-connection-string", storage, "--time-scale", "20"],
-                cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"emulator exited: {log.read_text()[-2000:]}")
-            try:
-                if requests.get(f"{self.url}/_emulator/health", timeout=1).ok:
-                    return
-            except requests.ConnectionError:
-                time.sleep(0.2)
-        self.stop()
-        raise RuntimeError("emulator did not start within 60 s")
+class Emulator(EmulatorProcess):
+    """The emulator on the generated scenario; `calls()` counts the Azure calls it served, per route."""
 
-    def control(self, method: str, path: str, body: Any = None) -> Any:
-        response = requests.request(method, f"{self.url}/_emulator/{path}", json=body, timeout=600)
-        response.raise_for_status()
-        return response.json()
+    def __init__(self, scenario_path: Path, storage: str, log: Path) -> None:
+        super().__init__(scenario_path, storage, log, time_scale=20)
 
     def calls(self) -> Counter[str]:
         return Counter(self.control("GET", "state")["calls"])
-
-    def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
 
 
 def drain(services: Services) -> list[Job]:

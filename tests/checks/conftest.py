@@ -8,7 +8,9 @@ the emulator's clock, which is the app's clock too; `world.jobs()` drains what a
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -97,3 +99,21 @@ def world(emulator: EmulatorHandle, unique_name: str) -> Iterator[World]:
     services = build_services(env, jobs_queue=f"jobs-{unique_name}")
     yield World(emulator, services, env)
     services.queue.delete_queue()
+
+
+DEMO = Path(__file__).resolve().parents[2] / "scenarios" / "demo.yaml"
+
+
+@contextmanager
+def demo_world(emulator: EmulatorHandle, unique_name: str, start: str = "2024-05-10T12:00:00Z") -> Iterator[World]:
+    """The demo scenario (scenarios/demo.yaml, live from two hours ago when run by ./scripts/dev.sh) on a manual
+    clock from a fixed time, and a fresh app around it."""
+    import yaml
+
+    emulator.load(**{**yaml.safe_load(DEMO.read_text()), "clock": {"start": start, "mode": "manual"}})
+    env = world_env(emulator, unique_name)
+    services = build_services(env, jobs_queue=f"jobs-{unique_name}")
+    try:
+        yield World(emulator, services, env)
+    finally:
+        services.queue.delete_queue()

@@ -7,29 +7,19 @@ time, advanced past the registration."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-import yaml
 
-from shared.bootstrap import build_services
-from tests.checks.conftest import World, world_env
+from tests.checks.conftest import World, demo_world
 from tests.fixtures.emulator import EmulatorHandle
 from tests.gate.helpers import model_version, only_gate, registered
-
-DEMO = Path(__file__).resolve().parents[2] / "scenarios" / "demo.yaml"
 
 
 @pytest.fixture
 def demo(emulator: EmulatorHandle, unique_name: str) -> Iterator[World]:
-    scenario = yaml.safe_load(DEMO.read_text())
-    emulator.load(**{**scenario, "clock": {"start": "2024-05-10T12:00:00Z", "mode": "manual"}})
-    env = world_env(emulator, unique_name)
-    services = build_services(env, jobs_queue=f"jobs-{unique_name}")
-    world = World(emulator, services, env)
-    world.advance(minutes=155)  # credit-default:3 is registered at 2h30m
-    yield world
-    services.queue.delete_queue()
+    with demo_world(emulator, unique_name) as world:
+        world.advance(minutes=155)  # credit-default:3 is registered at 2h30m
+        yield world
 
 
 def test_credit_default_3s_registration_records_a_passing_gate_verdict(demo: World) -> None:

@@ -7,31 +7,21 @@ time, ten minutes in (blue and green have served requests, legacy has not)."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-import yaml
 
-from shared.bootstrap import build_services
-from tests.checks.conftest import World, world_env
+from tests.checks.conftest import World, demo_world
 from tests.fixtures.emulator import EmulatorHandle
 from tests.quotacost.helpers import check, firing
-
-DEMO = Path(__file__).resolve().parents[2] / "scenarios" / "demo.yaml"
 
 
 @pytest.fixture
 def demo(emulator: EmulatorHandle, unique_name: str) -> Iterator[World]:
-    scenario = yaml.safe_load(DEMO.read_text())
-    emulator.load(**{**scenario, "clock": {"start": "2024-05-10T12:00:00Z", "mode": "manual"}})
-    env = world_env(emulator, unique_name)
-    services = build_services(env, jobs_queue=f"jobs-{unique_name}")
-    world = World(emulator, services, env)
-    world.advance(minutes=10)
-    world.run(check(world, "quota", "demo"))
-    world.run(check(world, "cost", "demo"))
-    yield world
-    services.queue.delete_queue()
+    with demo_world(emulator, unique_name) as world:
+        world.advance(minutes=10)
+        world.run(check(world, "quota", "demo"))
+        world.run(check(world, "cost", "demo"))
+        yield world
 
 
 def test_the_demos_dsv2_family_has_no_room_for_a_copy_of_blue(demo: World) -> None:
