@@ -141,7 +141,7 @@ def _metric_rows(metrics: tuple[MetricResult, ...]) -> str:
     rows = []
     for m in metrics:
         thresholds = ", ".join(f"{k} {_fmt(v)}" for k, v in m.thresholds.items())
-        ci = "–" if m.ci_low is None else f"{_fmt(m.ci_low)} to {_fmt(m.ci_high)} ({m.ci_level:.0%})"
+        ci = "–" if m.ci_low is None else f"{_fmt(m.ci_low)} to {_fmt(m.ci_high)} ({m.ci_level * 100:.4g}%)"
         rows.append(
             "<tr>"
             + f"<td>{_e(m.name)}</td><td>{_badge(m.classification)}</td>"

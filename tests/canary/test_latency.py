@@ -6,7 +6,14 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from monitors.canary import CanaryConfig, classify_shift, classify_tail, hodges_lehmann, judge_interval
+from monitors.canary import (
+    CanaryConfig,
+    MinuteMetrics,
+    classify_shift,
+    classify_tail,
+    hodges_lehmann,
+    judge_interval,
+)
 from tests.canary.builders import durations, interval, requests
 
 
@@ -36,14 +43,21 @@ def test_a_significant_shift_below_the_effect_size_gate_passes() -> None:
     assert "effect-size gate" in latency.reason
 
 
+def test_a_12_percent_slower_canary_is_significant_but_within_the_default_gate_of_15_percent() -> None:
+    rng = np.random.default_rng(8)
+    latency = classify_shift(durations(rng, 5_000, scale=1.12), durations(rng, 20_000))
+    assert latency.p_value < 1e-6 and 1.1 < latency.effect_size < 1.15
+    assert latency.classification == "Pass" and "effect-size gate" in latency.reason
+
+
 def test_a_shift_whose_interval_nearly_reaches_zero_passes_as_with_kayentas_tolerance() -> None:
     rng = np.random.default_rng(7)
     canary, baseline = durations(rng, 80, scale=1.2), durations(rng, 400)
-    strict = classify_shift(canary, baseline, tolerance=0.25)
+    strict = classify_shift(canary, baseline, tolerance=0.25, allowed_increase=1.1)
     assert strict.p_value < 0.01 and strict.effect_size >= 1.1
     assert 0 < strict.ci_low < 0.25 * strict.estimate
     assert strict.classification == "Pass" and "0.25 x |shift|" in strict.reason
-    assert classify_shift(canary, baseline, tolerance=0.0).classification == "High"
+    assert classify_shift(canary, baseline, tolerance=0.0, allowed_increase=1.1).classification == "High"
 
 
 def test_a_faster_canary_is_low_only_when_direction_is_either() -> None:
@@ -96,3 +110,15 @@ def test_the_tail_is_not_judged_below_its_minimum_or_when_turned_off() -> None:
     assert judge_interval(data).metric("latency_p95").classification == "NoData"
     names = [m.name for m in judge_interval(data, CanaryConfig(tail_quantile=None)).metrics]
     assert names == ["latency", "errors"]
+
+
+def test_the_per_minute_fallback_fails_a_12_percent_higher_p95_series_at_its_own_gate_of_10_percent() -> None:
+    baseline = np.linspace(95.0, 105.0, 90)
+    canary = np.linspace(95.0, 105.0, 10) * 1.12
+
+    def side(values: np.ndarray) -> MinuteMetrics:
+        return MinuteMetrics(values, [60.0] * values.size, [0.0] * values.size, "P95")
+
+    latency = judge_interval(interval(side(canary), side(baseline))).metric("latency")
+    assert latency.effect_size == pytest.approx(1.12) and latency.thresholds["allowed_increase"] == 1.1
+    assert latency.classification == "High"

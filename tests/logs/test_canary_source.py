@@ -99,3 +99,22 @@ def test_a_25_percent_slower_canary_judged_from_request_level_data_fails_at_its_
     assert (analysis["status"], analysis["verdict"]["decided_by"]) == ("fail", 0), analysis["verdict"]["reason"]
     assert canary_evidence(world)["source"] == "requests"
     assert traffic(world) == {"blue": 100}
+
+
+def test_a_traffic_log_still_down_one_interval_after_the_lifetime_ends_the_analysis_inconclusive(world: World
+                                                                                               ) -> None:
+    start_canary(world)
+    next_interval(world, "first")
+    world.emulator.control("POST", "faults", LOGS_FAULT, expect=201)
+    world.advance(minutes=24)  # 29 minutes in: the 30-minute lifetime has not ended, the job waits (retried)
+    with pytest.raises(TrafficLogError):
+        sweep(world, "before-the-end")
+    assert analyses(world)[0]["status"] == "running"
+    world.advance(minutes=7)  # 36 minutes in: one 5-minute interval past the lifetime
+    sweep(world, "past-the-end")
+    [analysis] = analyses(world)
+    assert analysis["status"] == "inconclusive" and analysis["judged_intervals"] == 1
+    assert "could still not be read one interval after the lifetime ended" in analysis["ended_reason"]
+    [alert] = [a for a in world.services.alerts.list_alerts() if a.rule == "canary-inconclusive"]
+    assert alert.severity == "Sev3" and "green" in alert.description
+    assert traffic(world) == {"blue": 90, "green": 10}  # neither passed nor failed: nothing is rolled back

@@ -170,12 +170,18 @@ def run(ctx: CheckContext, job: Job, now: datetime) -> list[Finding]:
                                 endpoint, canary, {"analysis_id": analysis_id}))]
     resource = ctx.azure.endpoint_resource_id(endpoint)
     edges = [start + i * step for i in range(due + 1)]
-    source = choose_source(ctx, analysis, canary, baseline, edges)
-    if source.windows is not None:
-        intervals = _request_intervals(source.windows, canary, baseline, edges)
-    else:
-        intervals = _metric_intervals(ctx, endpoint, canary, baseline, edges)
     lifetime = max(1, analysis["lifetime_seconds"] // analysis["interval_seconds"])
+    try:
+        source = choose_source(ctx, analysis, canary, baseline, edges)
+        if source.windows is not None:
+            intervals = _request_intervals(source.windows, canary, baseline, edges)
+        else:
+            intervals = _metric_intervals(ctx, endpoint, canary, baseline, edges)
+    except Exception as exc:
+        deadline = start + lifetime * step + step
+        if now < deadline:
+            raise  # the host retries the job; the next sweep enqueues it again while it is due
+        return _end_without_data(ctx, analysis, resource, exc, deadline, now)
     config = replace(CanaryConfig(), lifetime_intervals=lifetime)
     verdict = judge_analysis(intervals, config)
     title = f"Canary analysis {analysis_id}" + ("" if source.name == REQUESTS else f" (metrics: {source.reason})")
@@ -226,3 +232,38 @@ def run(ctx: CheckContext, job: Job, now: datetime) -> list[Finding]:
                                          f"{verdict.reason}"[:4096], evidence=evidence, report_html=report)
         return [Finding(finding.verdict, (AlertDecision(signal, True),))]
     return [finding]
+
+
+def _end_without_data(ctx: CheckContext, analysis: dict[str, Any], resource: str, error: Exception,
+                      deadline: datetime, now: datetime) -> list[Finding]:
+    """The data of an analysis could not be read from one interval after its lifetime ended: it ends
+    Inconclusive (Sev3 `canary-inconclusive`) instead of staying `running` with no one told. Never a pass,
+    never a fail: traffic is left as it is, and `POST .../retry` starts it again once the data is back."""
+    import logging
+
+    from shared.alerts.model import AlertSignal
+
+    endpoint, analysis_id, canary = analysis["endpoint"], analysis["id"], analysis["canary"]
+    logging.getLogger(__name__).warning("canary analysis %s ends inconclusive: its data could not be read",
+                                        analysis_id, exc_info=error)
+    reason = (f"its data could still not be read one interval after the lifetime ended ({deadline.isoformat()}): "
+              f"{type(error).__name__}: {error}"[:2000])
+
+    def change(current: dict[str, Any] | None) -> dict[str, Any] | None:
+        if current is None or current.get("status") != RUNNING:
+            return None
+        return {**current, "status": "inconclusive", "ended_reason": reason, "updated_at": now.isoformat()}
+
+    written = ctx.state.update_json(analysis_name(endpoint, analysis_id), change)
+    evidence = {"analysis_id": analysis_id, "canary": canary, "baseline": analysis["baselines"][0],
+                "intervals_judged": analysis.get("judged_intervals", 0), "outcome": "Inconclusive",
+                "finished": True, "reason": reason, "source": analysis.get("source")}
+    verdict = Verdict("canary", "insufficient_data", f"{canary}: analysis {analysis_id} ended Inconclusive, "
+                      f"{reason}", now, endpoint, canary, evidence)
+    if written is None:
+        return [Finding(verdict)]
+    signal = AlertSignal(rule=INCONCLUSIVE_RULE, severity="Sev3", targets=(f"{resource}/deployments/{canary}",),
+                         labels={"endpoint": endpoint, "deployment": canary},
+                         description=f"canary analysis {analysis_id} of {canary} ended inconclusive: {reason}"[:4096],
+                         evidence=evidence)
+    return [Finding(verdict, (AlertDecision(signal, True),))]
