@@ -2,7 +2,8 @@
 
 Layout (one container, prefixes):
     alerts/records/{alertId}.json           one alert episode (metadata: state, severity, rule, labels, ...)
-    alerts/active/{alertId}                 marker of a firing alert (covers every open/acknowledged one)
+    alerts/active/{alertId}                 marker of a firing alert (covers every open/acknowledged one;
+                                            empty, or its labels when they are too big for metadata)
     alerts/notifications/{eventId}.json     the common-schema document of every notification (blob sink)
     reports/{alertId}.html                  the check's HTML report
     silences/{silenceId}.json
@@ -98,6 +99,18 @@ def _meta(value: str) -> str:
     return quote(value, safe="")
 
 
+#: Encoded labels up to this size ride in the blob's metadata; Azure caps a blob's metadata at 8 KB in
+#: all, so larger label sets (up to 200 labels of 256 characters are valid) stay in the body and the
+#: listing downloads those few blobs instead of refusing to store the alert.
+LABELS_IN_METADATA = 4096
+LABELS_IN_BODY = "labelsInBody"
+
+
+def _labels_metadata(labels: dict[str, str]) -> dict[str, str]:
+    encoded = _meta(json.dumps(labels, separators=(",", ":")))
+    return {"labels": encoded} if len(encoded) <= LABELS_IN_METADATA else {LABELS_IN_BODY: "1"}
+
+
 def _alert_metadata(alert: Alert) -> dict[str, str]:
     return {
         "state": alert.state.value,
@@ -105,8 +118,12 @@ def _alert_metadata(alert: Alert) -> dict[str, str]:
         "rule": _meta(alert.rule),
         "fingerprint": alert.fingerprint,
         "pending": "1" if alert.pending_events else "0",
-        "labels": _meta(json.dumps(alert.labels, separators=(",", ":"))),
+        **_labels_metadata(alert.labels),
     }
+
+
+def _metadata_labels(meta: dict[str, str]) -> dict[str, str]:
+    return json.loads(unquote(meta.get("labels", "%7B%7D")))
 
 
 class AlertRepository:
@@ -207,14 +224,21 @@ class AlertRepository:
         entries = []
         for blob in self._list(ALERTS, metadata=True):
             meta = blob.metadata or {}
+            alert_id = blob.name.removeprefix(ALERTS).removesuffix(".json")
+            labels = _metadata_labels(meta)
+            if meta.get(LABELS_IN_BODY) == "1":
+                record = self.get_alert(alert_id)
+                if record is None:  # deleted since the listing
+                    continue
+                labels = record.value.labels
             entries.append(
                 AlertIndexEntry(
-                    id=blob.name.removeprefix(ALERTS).removesuffix(".json"),
+                    id=alert_id,
                     state=meta.get("state", ""),
                     severity=meta.get("severity", ""),
                     rule=unquote(meta.get("rule", "")),
                     pending=meta.get("pending") == "1",
-                    labels=json.loads(unquote(meta.get("labels", "%7B%7D"))),
+                    labels=labels,
                 )
             )
         return entries
@@ -222,8 +246,9 @@ class AlertRepository:
     def mark_active(self, alert: Alert) -> None:
         """Written before an alert is created and removed after it is resolved and flushed, so the markers
         always cover every firing alert: the timer and inhibition scan these, not every alert ever."""
-        meta = {"rule": _meta(alert.rule), "labels": _meta(json.dumps(alert.labels, separators=(",", ":")))}
-        self._put(f"{ACTIVE}{alert.id}", b"", metadata=meta)
+        meta = {"rule": _meta(alert.rule), **_labels_metadata(alert.labels)}
+        body = json.dumps(alert.labels, separators=(",", ":")).encode() if LABELS_IN_BODY in meta else b""
+        self._put(f"{ACTIVE}{alert.id}", body, metadata=meta)
 
     def unmark_active(self, alert_id: str) -> None:
         self._ensure()
@@ -231,15 +256,24 @@ class AlertRepository:
             self._container.get_blob_client(f"{ACTIVE}{alert_id}").delete_blob()
 
     def active_index(self) -> list[ActiveEntry]:
-        return [
-            ActiveEntry(
-                id=blob.name.removeprefix(ACTIVE),
-                rule=unquote((blob.metadata or {}).get("rule", "")),
-                labels=json.loads(unquote((blob.metadata or {}).get("labels", "%7B%7D"))),
-                since=blob.last_modified,
+        entries = []
+        for blob in self._list(ACTIVE, metadata=True):
+            meta = blob.metadata or {}
+            labels = _metadata_labels(meta)
+            if meta.get(LABELS_IN_BODY) == "1":
+                body = self._read(blob.name)
+                if body is None:  # unmarked since the listing
+                    continue
+                labels = json.loads(body.value)
+            entries.append(
+                ActiveEntry(
+                    id=blob.name.removeprefix(ACTIVE),
+                    rule=unquote(meta.get("rule", "")),
+                    labels=labels,
+                    since=blob.last_modified,
+                )
             )
-            for blob in self._list(ACTIVE, metadata=True)
-        ]
+        return entries
 
     def load_alerts(self, ids: Iterable[str]) -> list[Versioned[Alert]]:
         """The alerts that exist and parse. A record that does not parse is logged and left out, so one

@@ -305,3 +305,36 @@ def test_observe_fires_while_failing_and_resolves_when_passing(make_service: Bui
     closed = service.observe(signal(), firing=False)
     assert (opened.id, closed.state) == (closed.id, AlertState.RESOLVED)
     assert service.observe(signal(), firing=False) is None  # nothing open: nothing to do
+
+
+def _many_labels() -> dict[str, str]:
+    """The most labels an alert may carry: 200 of 256 characters, ~70 KB encoded (blob metadata holds 8 KB)."""
+    labels = {"endpoint": "churn-prod", "deployment": "green"}
+    return labels | {f"label_{i:03d}": ("ü" * 200 + " & <b>")[:256] for i in range(198)}
+
+
+def test_an_alert_with_more_labels_than_blob_metadata_holds_is_stored_listed_and_resolved(
+    make_service: Build, receivers
+) -> None:
+    hook = receivers()
+    service = hooked(make_service, hook)
+    alert = service.fire(signal(labels=_many_labels())).alert
+    assert kinds(hook) == ["fired"]
+    [listed] = service.list_alerts(endpoint="churn-prod")  # from the active markers
+    assert listed.id == alert.id and listed.labels == _many_labels()
+    assert [a.id for a in service.list_alerts(states=list(AlertState), endpoint="churn-prod")] == [alert.id]
+    service.resolve(alert.id, "alice")
+    assert [a.state for a in service.list_alerts(states=[AlertState.RESOLVED], endpoint="churn-prod")] == [
+        AlertState.RESOLVED
+    ]
+
+
+def test_a_silence_matches_an_alert_whose_labels_are_too_big_for_metadata(
+    make_service: Build, receivers, clock
+) -> None:
+    hook = receivers()
+    service = hooked(make_service, hook)
+    service.create_silence([Matcher(name="label_197", value=_many_labels()["label_197"])],
+                           clock.now + timedelta(hours=1), "alice", "noisy")
+    alert = service.fire(signal(labels=_many_labels())).alert
+    assert hook.requests == [] and service.get(alert.id).silenced_by
