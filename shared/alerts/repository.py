@@ -330,7 +330,14 @@ class AlertRepository:
             ends = (blob.metadata or {}).get("ends")
             if ending_after is not None and ends and datetime.fromisoformat(ends) <= ending_after:
                 continue
-            found = self.get_silence(blob.name.removeprefix(SILENCES).removesuffix(".json"))
+            silence_id = blob.name.removeprefix(SILENCES).removesuffix(".json")
+            try:
+                found = self.get_silence(silence_id)
+            except ValueError as exc:  # pydantic's ValidationError is a ValueError
+                # A silence that no longer parses (e.g. a pattern RE2 refuses, stored before matchers were
+                # RE2) silences nothing: alerts go out rather than every alert failing on it.
+                log.error("silence %s does not parse and is ignored: %s", silence_id, exc)
+                continue
             if found:
                 out.append(found.value)
         return out

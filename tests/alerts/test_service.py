@@ -3,6 +3,7 @@ engineer would see arrive, or not arrive."""
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -338,3 +339,20 @@ def test_a_silence_matches_an_alert_whose_labels_are_too_big_for_metadata(
                            clock.now + timedelta(hours=1), "alice", "noisy")
     alert = service.fire(signal(labels=_many_labels())).alert
     assert hook.requests == [] and service.get(alert.id).silenced_by
+
+
+def test_a_stored_silence_that_no_longer_parses_silences_nothing_and_blocks_no_alert(
+    make_service: Build, receivers, clock, container: ContainerClient
+) -> None:
+    hook = receivers()
+    service = hooked(make_service, hook)
+    valid = service.create_silence([Matcher(name="deployment", value="blue")], clock.now + timedelta(hours=1),
+                                   "alice", "blue is being rebuilt")
+    stored = json.loads(container.download_blob(f"silences/{valid.id}.json").readall())
+    stored["id"] = "sil-lookahead"
+    stored["matchers"] = [{"name": "deployment", "value": "(?!blue).*", "isRegex": True}]  # RE2 refuses lookahead
+    container.upload_blob("silences/sil-lookahead.json", json.dumps(stored).encode())
+    green = service.fire(signal()).alert
+    blue = service.fire(signal(labels={"endpoint": "churn-prod", "deployment": "blue"})).alert
+    assert kinds(hook) == ["fired"]  # green went out; blue is still silenced by the valid silence
+    assert service.get(green.id).silenced_by == () and service.get(blue.id).silenced_by == (valid.id,)
