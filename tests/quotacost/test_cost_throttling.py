@@ -12,6 +12,7 @@ from azure.mgmt.costmanagement.models import QueryAggregation, QueryDataset, Que
 
 from shared.adapters.azure_clients import cost_client
 from shared.adapters.cost_cache import retry_after
+from shared.jobs import Job
 from tests.checks.conftest import World
 from tests.fixtures.emulator import EmulatorHandle
 from tests.quotacost.helpers import check, scenario, verdict
@@ -155,3 +156,26 @@ def test_endpoints_left_waiting_by_a_429_are_asked_for_first_on_the_next_run(wor
     sources = {ep: verdict(world, "cost", ep).evidence["deployment_cost_data"]["source"]
                for ep in ("credit-ep", "other-ep")}
     assert sources == {"other-ep": "azure", "credit-ep": "cache-after-429"}
+
+
+def _sweep(world: World, tag: str) -> list[Job]:
+    """The timer's sweep, then what it fanned out."""
+    world.run(Job(id=f"sweep-{tag}", kind="scheduled_sweep", workspace_id=world.workspace_id,
+                  source_event_id=f"timer-{tag}", source_event_type="timer"))
+    return world.jobs()
+
+
+def test_a_cost_run_left_pending_by_a_429_runs_again_at_the_first_sweep_after_the_wait(world: World) -> None:
+    world.emulator.load(costs=throttled(1), endpoints=quiet_endpoint())
+    _sweep(world, "first")  # the regular cost slot is enqueued (not run) here, so the next sweep does not
+    spend_the_minute(world.emulator, 1)
+    world.run(check(world, "cost", "1"))
+    assert verdict(world, "cost", "credit-ep").status == "pending"  # 429, nothing cached: wait a minute
+    assert not [j for j in _sweep(world, "within-the-wait") if j.target.get("check") == "cost"]
+    world.advance(minutes=5)
+    [follow_up] = [j for j in _sweep(world, "after-the-wait") if j.target.get("check") == "cost"]
+    assert follow_up.id.endswith("-follow-up")
+    world.run(follow_up)
+    v = verdict(world, "cost", "credit-ep")
+    assert v.status != "pending" and v.evidence["cost_data"]["source"] == "azure"
+    assert not [j for j in _sweep(world, "later") if j.target.get("check") == "cost"]  # once

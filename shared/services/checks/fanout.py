@@ -7,7 +7,8 @@ endpoint's traffic split, so a change no event reported still starts its analysi
 
 Which cadence slot was last enqueued for each (check, target) is kept in one small state document per
 workspace, so a clock that jumps ahead (the emulator, or a sweep that missed slots) still runs each due
-check once, and never a burst of the missed slots. Job ids name the slot, so a re-run of the same sweep (a
+check once, and never a burst of the missed slots. A cost run a 429 left incomplete gets one follow-up job
+from the first sweep after the wait. Job ids name the slot, so a re-run of the same sweep (a
 retried job) enqueues nothing the worker would run twice.
 """
 
@@ -76,9 +77,27 @@ def fan_out(ctx: CheckContext, job: Job, now: datetime) -> dict[str, Any]:
     for canary_job in due_jobs(ctx, job.workspace_id, [e.endpoint for e in endpoints], now, job.id):
         ctx.send_job(canary_job.to_json())
         sent.append(canary_job.id)
+    follow_up = _cost_follow_up(ctx, job, now)
+    if follow_up is not None:
+        sent.append(follow_up)
     live = {"/".join(p or "_" for p in t) for t in targets}
     schedule = {k: v for k, v in schedule.items() if k in live}  # forget deleted endpoints and deployments
     ctx.state.put_json(schedule_name, {"last": schedule, "at": now.isoformat()})
     ctx.audit.append("sweep", job.workspace_id, "fanned_out", {"job_id": job.id, "now": now.isoformat(),
                                                                "jobs": sent, "targets": len(targets)})
     return {"jobs": sent, "targets": len(targets)}
+
+
+def _cost_follow_up(ctx: CheckContext, job: Job, now: datetime) -> str | None:
+    """One more cost run once the wait a 429 asked for has passed (the cost check plans it). The job id names
+    the due time, so two sweeps enqueue it once."""
+    from shared.services.checks.cost import follow_up_name
+
+    name = follow_up_name(job.workspace_id)
+    plan = ctx.state.get_json(name)
+    if not plan or not plan.get("due") or datetime.fromisoformat(plan["due"]) > now:
+        return None
+    child = check_job(job.workspace_id, "cost", datetime.fromisoformat(plan["due"]), job.id, now, cause="follow-up")
+    ctx.send_job(child.to_json())
+    ctx.state.put_json(name, {**plan, "due": None, "enqueued": child.id, "enqueued_at": now.isoformat()})
+    return child.id
