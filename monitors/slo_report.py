@@ -12,30 +12,19 @@ Storage and opened from an alert as is. This module never decides anything: the 
 
 from __future__ import annotations
 
-import base64
-import html
-import io
 from datetime import datetime, timedelta
 from typing import Any
 
+from monitors.html_report import escape as _e
+from monitors.html_report import figure_svg, page, svg_img
 from monitors.slo import P95, BurnResult, SloJudgement, pooled_quantile
 
 _STYLE = """
-body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;margin:2em;color:#222;max-width:1200px}
-table{border-collapse:collapse;margin:1em 0;font-size:14px}
-th,td{border:1px solid #ddd;padding:4px 8px;text-align:left;vertical-align:top}
-th{background:#f4f4f4}
 .status{padding:1px 6px;border-radius:3px;font-weight:600}
 .alert{background:#f8d7da}.ok{background:#d4edda}.insufficient_data{background:#fff3cd}
-img{max-width:100%}
-code{background:#f6f6f6;padding:0 3px}
 """
 _P95, _LONG, _SHORT = "#4C72B0", "#DD8452", "#55A868"
 _OBJECTIVE, _THRESHOLD = "#2CA02C", "#C44E52"
-
-
-def _e(value: Any) -> str:
-    return html.escape(str(value), quote=True)
 
 
 def _num(value: float | None, unit: str = "", digits: int = 4) -> str:
@@ -53,9 +42,6 @@ def render_slo_report(judgement: SloJudgement, *, endpoint: str | None = None, d
     heading = title or f"SLO report: {where}"
     objectives = judgement.objectives
     parts = [
-        "<!doctype html><html><head><meta charset='utf-8'>",
-        f"<title>{_e(heading)}</title><style>{_STYLE}</style></head><body>",
-        f"<h1>{_e(heading)}</h1>",
         f"<p><span class='status {_e(judgement.status)}'>{_e(judgement.status)}</span> at "
         f"{_e(judgement.now.isoformat())} (windows end {_e(judgement.end.isoformat())})</p>",
         f"<p>{_e(judgement.summary)}</p>",
@@ -67,14 +53,14 @@ def render_slo_report(judgement: SloJudgement, *, endpoint: str | None = None, d
         _latency_table(judgement),
         _burn_table(judgement.burns),
         "<h2>Latency</h2>",
-        _img(latency_svg(judgement), "per-minute P95 latency and its window estimate against the objective"),
+        svg_img(latency_svg(judgement), "per-minute P95 latency and its window estimate against the objective"),
         "<h2>Errors (5xx)</h2>",
-        _img(errors_svg(judgement), "error rate over the burn windows against the objective and thresholds"),
+        svg_img(errors_svg(judgement), "error rate over the burn windows against the objective and thresholds"),
         "<h2>Conventions</h2><ul>",
         *(f"<li><b>{_e(k)}</b>: {_e(v)}</li>" for k, v in judgement.evidence()["conventions"].items()),
-        "</ul></body></html>",
+        "</ul>",
     ]
-    return "\n".join(parts)
+    return page(heading, "\n".join(parts), css=_STYLE)
 
 
 def _latency_table(judgement: SloJudgement) -> str:
@@ -113,10 +99,6 @@ def _burn_table(burns: tuple[BurnResult, ...]) -> str:
         "<th>requests</th><th>5xx</th><th>error rate</th><th>burn rate</th><th>threshold</th>"
         "<th>min requests</th></tr>" + "".join(rows) + f"</table><p>{_e(spent)}</p>"
     )
-
-
-def _img(svg: bytes, alt: str) -> str:
-    return f"<img alt='{_e(alt)}' src='data:image/svg+xml;base64,{base64.b64encode(svg).decode()}'>"
 
 
 def _grid(judgement: SloJudgement) -> list[datetime]:
@@ -165,7 +147,7 @@ def latency_svg(judgement: SloJudgement) -> bytes:
     axes.set_ylim(bottom=0)
     axes.legend(frameon=False, fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     _time_axis(axes)
-    return _svg(figure)
+    return figure_svg(figure)
 
 
 def errors_svg(judgement: SloJudgement) -> bytes:
@@ -194,7 +176,7 @@ def errors_svg(judgement: SloJudgement) -> bytes:
     axes.set_ylim(bottom=0)
     axes.legend(frameon=False, fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     _time_axis(axes)
-    return _svg(figure)
+    return figure_svg(figure)
 
 
 def _nan(values: list[float | None]) -> list[float]:
@@ -208,13 +190,3 @@ def _time_axis(axes: Any) -> None:
     axes.xaxis.set_major_locator(locator)
     axes.xaxis.set_major_formatter(ConciseDateFormatter(locator))
     axes.set_xlabel("UTC")
-
-
-def _svg(figure: Any) -> bytes:
-    from matplotlib.backends.backend_svg import FigureCanvasSVG
-
-    canvas = FigureCanvasSVG(figure)
-    figure.tight_layout()
-    buffer = io.BytesIO()
-    canvas.print_svg(buffer, metadata={"Date": None})
-    return buffer.getvalue()

@@ -9,46 +9,28 @@ object-oriented API (no pyplot state). This module never computes a statistic: i
 
 from __future__ import annotations
 
-import base64
-import html
-import io
 import math
 from dataclasses import fields
 from typing import Any
 
 from monitors.canary.judge import CanaryVerdict, IntervalResult, MetricResult
+from monitors.html_report import escape as _e
+from monitors.html_report import figure_svg, page, svg_img
+from monitors.html_report import fmt as _fmt
 
 _CANARY, _BASELINE = "#DD8452", "#4C72B0"
 
+# appended to the base: the 14-column test table needs a wider page and a smaller font
 _STYLE = """
-body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;margin:2em;color:#222;max-width:1300px}
-table{border-collapse:collapse;margin:1em 0;font-size:13px}
-th,td{border:1px solid #ddd;padding:4px 8px;text-align:left;vertical-align:top}
-th{background:#f4f4f4}
+body{max-width:1300px}
+table{font-size:13px}
 .badge{padding:2px 8px;border-radius:3px;font-weight:600}
 .Fail,.High,.Low{background:#f8d7da}
 .Pass{background:#d4edda}
 .Inconclusive,.NoData,.Marginal{background:#fff3cd}
 td.reason{max-width:480px}
-img{max-width:100%}
 section.interval{border-top:1px solid #ccc;margin-top:1.5em}
 """
-
-
-def _e(value: Any) -> str:
-    return html.escape(str(value), quote=True)
-
-
-def _fmt(value: Any) -> str:
-    if value is None:
-        return "–"
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, float):
-        if math.isnan(value):
-            return "–"
-        return "∞" if math.isinf(value) else f"{value:.4g}"
-    return str(value)
 
 
 def _badge(label: str) -> str:
@@ -65,17 +47,6 @@ def _pct(value: float | None) -> str:
 
 
 # -- plots ---------------------------------------------------------------------------------------------
-
-
-def _svg(figure: Any) -> str:
-    from matplotlib.backends.backend_svg import FigureCanvasSVG
-
-    canvas = FigureCanvasSVG(figure)
-    figure.tight_layout()
-    buffer = io.BytesIO()
-    canvas.print_svg(buffer, metadata={"Date": None})
-    data = base64.b64encode(buffer.getvalue()).decode("ascii")
-    return f'<img alt="canary and baseline series" src="data:image/svg+xml;base64,{data}">'
 
 
 def _latency_axes(axes: Any, verdict: CanaryVerdict) -> None:
@@ -127,7 +98,7 @@ def _plots(verdict: CanaryVerdict) -> str:
     latency, errors = figure.subplots(1, 2)
     _latency_axes(latency, verdict)
     _errors_axes(errors, verdict)
-    return _svg(figure)
+    return svg_img(figure_svg(figure), "canary and baseline series")
 
 
 # -- tables --------------------------------------------------------------------------------------------
@@ -218,9 +189,7 @@ def render_report(
         _row(r.index + 1, f"{r.start.isoformat()} to {r.end.isoformat()}", r.outcome, r.score, r.reason)
         for r in verdict.intervals
     )
-    return (
-        f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{_e(title)}</title>'
-        f"<style>{_STYLE}</style></head><body><h1>{_e(title)}</h1>"
+    body = (
         f"<p>{_badge(verdict.outcome)} <b>{_e(canary_name)}</b> against <b>{_e(baseline_name)}</b>: "
         f"{_e(verdict.reason)}</p><table>{overview}</table>"
         f"<h2>Decision rule</h2><ol>{rule}</ol>"
@@ -228,5 +197,6 @@ def render_report(
         f"<h2>Intervals</h2><table>{_row('interval', 'window', 'outcome', 'score', 'reason', head=True)}"
         f"{intervals}</table>"
         f"<h2>Test results</h2>{''.join(_interval_section(r) for r in verdict.intervals)}"
-        f"<h2>Configuration</h2>{_config_table(verdict)}</body></html>"
+        f"<h2>Configuration</h2>{_config_table(verdict)}"
     )
+    return page(title, body, css=_STYLE)

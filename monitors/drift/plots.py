@@ -8,13 +8,12 @@ data URI, which cannot run script. This module never computes a metric.
 
 from __future__ import annotations
 
-import io
-
 import numpy as np
 
 from monitors.drift.categorical import CategoricalProfile
 from monitors.drift.metrics import category_table
 from monitors.drift.numeric import NumericProfile
+from monitors.html_report import figure_svg
 
 _REF, _CUR = "#4C72B0", "#DD8452"
 _DISPLAY_BINS = 50
@@ -58,7 +57,7 @@ def numeric_svg(ref: NumericProfile, cur: NumericProfile) -> bytes:
     ecdf.set_ylabel("cumulative share")
     ecdf.set_xlim(low, high)
     hist.legend(frameon=False, fontsize=8)
-    return _svg(figure)
+    return figure_svg(figure)
 
 
 def categorical_svg(ref: CategoricalProfile, cur: CategoricalProfile) -> bytes:
@@ -88,14 +87,5 @@ def categorical_svg(ref: CategoricalProfile, cur: CategoricalProfile) -> bytes:
     axes.invert_yaxis()
     axes.set_xlabel("share of values")
     axes.legend(frameon=False, fontsize=8)
-    return _svg(figure)
+    return figure_svg(figure)
 
-
-def _svg(figure: object) -> bytes:
-    from matplotlib.backends.backend_svg import FigureCanvasSVG
-
-    canvas = FigureCanvasSVG(figure)
-    figure.tight_layout()  # type: ignore[attr-defined]
-    buffer = io.BytesIO()
-    canvas.print_svg(buffer, metadata={"Date": None})
-    return buffer.getvalue()

@@ -8,19 +8,15 @@ stored in Blob Storage and opened from an alert as is. This module never compute
 
 from __future__ import annotations
 
-import base64
-import html
 import json
-import math
 from typing import Any
 
 from monitors.drift.result import DriftResult, FeatureResult
+from monitors.html_report import escape as _e
+from monitors.html_report import fmt as _fmt
+from monitors.html_report import page, svg_img
 
 _STYLE = """
-body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;margin:2em;color:#222;max-width:1200px}
-table{border-collapse:collapse;margin:1em 0;font-size:14px}
-th,td{border:1px solid #ddd;padding:4px 8px;text-align:left;vertical-align:top}
-th{background:#f4f4f4}
 table.sortable th{cursor:pointer;user-select:none}
 table.sortable th::after{content:" \\2195";color:#999}
 .status{padding:1px 6px;border-radius:3px;font-weight:600}
@@ -28,8 +24,6 @@ table.sortable th::after{content:" \\2195";color:#999}
 .ok,.constant{background:#d4edda}
 .insufficient_data,.all_null,.new_column{background:#fff3cd}
 section.feature{border-top:1px solid #ccc;margin-top:2em}
-img{max-width:100%}
-code{background:#f6f6f6;padding:0 3px}
 """
 
 _SORTER = """
@@ -50,20 +44,6 @@ document.querySelectorAll('table.sortable').forEach(function (table) {
   });
 });
 """
-
-
-def _e(value: Any) -> str:
-    return html.escape(str(value), quote=True)
-
-
-def _fmt(value: Any) -> str:
-    if value is None:
-        return "–"
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, float):
-        return "∞" if math.isinf(value) else f"{value:.4g}"
-    return str(value)
 
 
 def _cell(value: Any, sort: Any = None) -> str:
@@ -124,8 +104,7 @@ def _plot(result: DriftResult, name: str) -> str:
         svg = categorical_svg(ref, cur)
     else:
         return ""
-    data = base64.b64encode(svg).decode("ascii")
-    return f'<img alt="reference and current distributions" src="data:image/svg+xml;base64,{data}">'
+    return svg_img(svg, "reference and current distributions")
 
 
 def _feature_conventions(result: DriftResult, f: FeatureResult) -> str:
@@ -208,9 +187,7 @@ def render_report(
     verdict = "DRIFT" if ds.drifted else "no drift"
     statuses = ", ".join(f"{_e(k)}: {v}" for k, v in ds.statuses.items())
     sections = "".join(_feature_section(result, f, anchors[n]) for n, f in result.features.items())
-    return (
-        f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{_e(title)}</title>'
-        f"<style>{_STYLE}</style></head><body><h1>{_e(title)}</h1>"
+    body = (
         f"<p><b>Reference:</b> {_e(reference_name or '–')} ({ds.n_rows_ref} rows) &nbsp; "
         f"<b>Current:</b> {_e(current_name or '–')} ({ds.n_rows_cur} rows)</p>"
         f"<p><b>Data set: {_e(verdict)}</b> — drift share {ds.drift_share:.3f} of {ds.n_features} judged "
@@ -218,5 +195,6 @@ def render_report(
         f"{statuses}</p>"
         f"<h2>Summary</h2><p>Click a column header to sort.</p>{_summary_table(result, anchors)}"
         f"{sections}<h2>Conventions</h2>{_conventions(result.conventions)}"
-        f"<script>{_SORTER}</script></body></html>"
+        f"<script>{_SORTER}</script>"
     )
+    return page(title, body, css=_STYLE)
