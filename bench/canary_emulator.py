@@ -240,7 +240,7 @@ def run_analysis(app: App, max_intervals: int, tag: str, run_checks: tuple[str, 
     verdict = analysis.get("verdict") or {}
     return Outcome(rolled_back=rollback.get("action") == "rollback", intervals=analysis.get("judged_intervals"),
                    status=str(analysis.get("status")), source=analysis.get("source"),
-                   reason=str(rollback.get("reason") or verdict.get("reason") or "")[:300])
+                   reason=str(verdict.get("reason") or rollback.get("reason") or "")[:400])
 
 
 def start_canary(app: App, tag: str, behaviour: dict[str, Any] | None) -> None:
