@@ -117,3 +117,28 @@ def test_prediction_drift_is_judged_against_the_first_window_of_collected_output
     outputs = [w for w in evidence["windows"] if w["collection"] == "model_outputs"]
     assert {w["window"] for w in outputs} == {"1h", "1d"}
     assert "score" in evidence["drifted_outputs"]
+
+
+def tag_credit_1(world: World, tags: dict[str, str]) -> None:
+    world.services.checks.azure.ml.set_model_tags("credit", "1", tags)
+
+
+def test_a_model_version_tagged_with_a_drift_share_of_one_does_not_flag_two_drifted_inputs_of_three(world: World
+                                                                                                     ) -> None:
+    tag_credit_1(world, {"modelwatch.drift.share": "1.0"})  # every judged input must drift
+    evidence = blue_after(world, 120)["details"]["evidence"]
+    inputs = [w["dataset"] for w in evidence["windows"] if w["collection"] == "model_inputs"]
+    assert inputs and all(d["threshold"] == 1.0 and d["n_drifted"] == 2 and not d["drifted"] for d in inputs)
+    assert evidence["drifted_features"] == []  # untagged, income and age (first test)
+    assert sorted(evidence["drifted_outputs"]) == ["label", "score"]  # the predictions still drift, all of them
+    assert evidence["config_sources"] == {"drift_share": "modelwatch.drift.share"}
+
+
+def test_a_drift_tag_that_does_not_parse_is_named_and_the_default_decides(world: World) -> None:
+    tag_credit_1(world, {"modelwatch.drift.share": "most", "modelwatch.drift.numeric_threshold": "-1"})
+    record = blue_after(world, 120)
+    assert record["decision"] == "alert"
+    notes = record["details"]["evidence"]["config_notes"]
+    assert len(notes) == 2 and "modelwatch.drift.share='most' ignored" in notes[0]
+    assert "modelwatch.drift.numeric_threshold='-1' ignored" in notes[1]
+    assert record["details"]["evidence"]["thresholds"]["drift_share"] == 0.3

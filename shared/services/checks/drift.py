@@ -22,9 +22,15 @@ Outcomes, one verdict per deployment (check `drift`):
 * `pending`: the reference waits for the first window of this deployment's collected inputs (reference.py);
   when that window is complete the reference is built from it here, recorded, and the windows judged.
 
+Per model version, its tags tune the decision (each falls back on the engine's default; a tag that does not
+parse is ignored and named in `evidence.config_notes`, never a failed check): `modelwatch.drift.share` (the
+share of judged features that flags the data set, default 0.3), `modelwatch.drift.numeric_threshold` and
+`modelwatch.drift.categorical_threshold` (the per-feature distance thresholds), `modelwatch.drift.rule`
+(`calibrated` | `azureml`). Separate small tags rather than one JSON document: tag values are short strings.
+
 Evidence: model name and version, reference and prediction-baseline hashes and provenance, every window with
-its start, end, blobs, records and rows, the per-feature statuses and decisions, the thresholds and the
-conventions.
+its start, end, blobs, records and rows, the per-feature statuses and decisions, the thresholds (and which
+tag set each) and the conventions.
 """
 
 from __future__ import annotations
@@ -58,6 +64,13 @@ NO_REFERENCE_RULE = "drift-no-reference"
 _MODEL_ID = re.compile(r"/models/(?P<name>[^/]+)/versions/(?P<version>[^/]+)/?$", re.IGNORECASE)
 _MODEL_REF = re.compile(r"^azureml:(?P<name>[^:/]+):(?P<version>[^:/]+)$")
 MAX_NAMED = 20  # features named in an alert's description (all of them are in the evidence)
+#: model version tag -> DriftConfig field it sets
+CONFIG_TAGS = {
+    "modelwatch.drift.share": "drift_share",
+    "modelwatch.drift.numeric_threshold": "numeric_threshold",
+    "modelwatch.drift.categorical_threshold": "categorical_threshold",
+    "modelwatch.drift.rule": "rule",
+}
 
 
 @dataclass(frozen=True)
@@ -115,11 +128,55 @@ def run(ctx: CheckContext, job: Job, now: datetime) -> list[Finding]:
     return [_judge(ctx, target, reference, profile, readers, completed, now)]
 
 
-def _judge(ctx: CheckContext, target: Target, reference: Reference, profile: DatasetProfile,
-           readers: dict[str, HourReader], completed: bool, now: datetime) -> Finding:
+@dataclass(frozen=True)
+class ModelDriftConfig:
+    """The decision settings for one model version: the config, the tag behind each setting, what was ignored."""
+
+    config: DriftConfig
+    sources: dict[str, str]
+    notes: list[str]
+
+
+def config_of(tags: dict[str, str]) -> ModelDriftConfig:
+    """The drift settings a model version's tags declare; a tag the engine refuses is named and ignored."""
+    from pydantic import ValidationError
+
     from monitors.drift import DriftConfig
 
-    config = DriftConfig()
+    values: dict[str, Any] = {}
+    sources: dict[str, str] = {}
+    notes: list[str] = []
+    for tag, name in CONFIG_TAGS.items():
+        raw = (tags.get(tag) or "").strip()
+        if not raw:
+            continue
+        value: Any = raw.lower() if name == "rule" else raw
+        try:
+            DriftConfig(**{**values, name: value})
+        except ValidationError as exc:
+            why = "; ".join(str(e["msg"]) for e in exc.errors())
+            notes.append(f"tag {tag}={raw!r} ignored ({why}); the default is used")
+            continue
+        values[name], sources[name] = value, tag
+    return ModelDriftConfig(DriftConfig(**values), sources, notes)
+
+
+def _model_config(ctx: CheckContext, reference: Reference) -> ModelDriftConfig:
+    from monitors.drift import DriftConfig
+    from shared.adapters.azure_ml import ResourceMissing
+
+    try:
+        tags = ctx.azure.ml.model(reference.model, reference.version).tags
+    except ResourceMissing as exc:
+        return ModelDriftConfig(DriftConfig(), {}, [f"the model version's tags could not be read ({exc}); "
+                                                    "the defaults are used"])
+    return config_of(tags)
+
+
+def _judge(ctx: CheckContext, target: Target, reference: Reference, profile: DatasetProfile,
+           readers: dict[str, HourReader], completed: bool, now: datetime) -> Finding:
+    declared = _model_config(ctx, reference)
+    config = declared.config
     windows = ctx.settings.checks.drift_windows
     judged = judge_windows(readers[INPUTS], profile, windows, now, config)
     baseline, note = _prediction_baseline(ctx, reference, readers[OUTPUTS], now)
@@ -129,6 +186,7 @@ def _judge(ctx: CheckContext, target: Target, reference: Reference, profile: Dat
     inputs = _union(j.drifted_features() for j in drifted if j.collection == INPUTS)
     outputs = _union(j.drifted_features() for j in drifted if j.collection == OUTPUTS)
     evidence = _evidence(ctx, target, reference, judged, config, completed, note)
+    evidence.update(config_sources=declared.sources, config_notes=declared.notes)
     evidence.update(drifted_features=inputs, drifted_outputs=outputs)
     signal = _drift_signal(target, reference, evidence, drifted, inputs, outputs)
     clear_no_reference = AlertDecision(_no_reference_signal(target, None, "", {}), False)
