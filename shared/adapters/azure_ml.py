@@ -52,6 +52,21 @@ class DeploymentInfo:
     tags: dict[str, str] = field(default_factory=dict)
 
 
+def parse_model_id(model_id: str | None) -> tuple[str, str] | None:
+    """(name, version) of the model a deployment names, from `azureml:name:version` or an ARM id
+    `.../models/{name}/versions/{version}`; None for anything else (a registry model, no model)."""
+    if not model_id:
+        return None
+    parts = model_id.strip("/").split("/")
+    if "models" in parts and "versions" in parts:
+        i, j = parts.index("models"), parts.index("versions")
+        if j == i + 2 and j + 1 < len(parts):
+            return parts[i + 1], parts[j + 1]
+    bare = model_id.removeprefix("azureml:")
+    name, _, version = bare.rpartition(":")
+    return (name, version) if name and version and "/" not in bare else None
+
+
 @dataclass(frozen=True)
 class ModelVersion:
     name: str

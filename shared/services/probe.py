@@ -41,6 +41,7 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 from monitors.verdict import Verdict
+from shared.adapters.azure_ml import parse_model_id
 
 if TYPE_CHECKING:
     from shared.adapters.azure_ml import DeploymentInfo, EndpointTraffic
@@ -184,19 +185,6 @@ def probe_status(checks: tuple[CheckOutcome, ...], live: tuple[LiveScore, ...]) 
         return "incomplete"
     return "ok"
 
-
-def model_of(model_id: str | None) -> tuple[str, str] | None:
-    """(name, version) from `azureml:name:version` or an ARM id `.../models/{name}/versions/{version}`."""
-    if not model_id:
-        return None
-    parts = model_id.strip("/").split("/")
-    if "models" in parts and "versions" in parts:
-        i, j = parts.index("models"), parts.index("versions")
-        if j == i + 2 and j + 1 < len(parts):
-            return parts[i + 1], parts[j + 1]
-    bare = model_id.removeprefix("azureml:")
-    name, _, version = bare.rpartition(":")
-    return (name, version) if name and version and "/" not in bare else None
 
 
 def _number(text: str) -> float | int | str:
@@ -482,7 +470,7 @@ class ProbeService:
     def _reference_row(self, deployment: DeploymentInfo) -> dict[str, Any] | None:
         """From the reference of the model version the deployment serves: its document names the inputs'
         profile blob (`inputs.profile`); a pending reference has none yet."""
-        model = model_of(deployment.model)
+        model = parse_model_id(deployment.model)
         if model is None:
             return None
         try:

@@ -10,9 +10,10 @@ import numpy as np
 import pytest
 
 from monitors.drift.build import build_profile
+from shared.adapters.azure_ml import parse_model_id
 from shared.adapters.scoring import ScoringResult
 from shared.jobs import Job
-from shared.services.probe import judge_live, model_of, sample_from_collected, sample_from_profile
+from shared.services.probe import judge_live, sample_from_collected, sample_from_profile
 from tests.checks.conftest import World
 from tests.probe.conftest import SAMPLE, probe
 
@@ -82,7 +83,7 @@ def test_with_no_row_at_all_the_live_request_is_skipped_saying_why(app: World, r
     ("azureml://registries/r/models/m", None),
 ])
 def test_the_model_version_is_read_from_either_id_form(model_id: str | None, expected: tuple | None) -> None:
-    assert model_of(model_id) == expected
+    assert parse_model_id(model_id) == expected
 
 
 def test_a_profile_without_features_gives_no_row() -> None:

@@ -35,7 +35,6 @@ tag set each) and the conventions.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -61,8 +60,6 @@ if TYPE_CHECKING:
 
 RULE = "drift-inputs"
 NO_REFERENCE_RULE = "drift-no-reference"
-_MODEL_ID = re.compile(r"/models/(?P<name>[^/]+)/versions/(?P<version>[^/]+)/?$", re.IGNORECASE)
-_MODEL_REF = re.compile(r"^azureml:(?P<name>[^:/]+):(?P<version>[^:/]+)$")
 MAX_NAMED = 20  # features named in an alert's description (all of them are in the evidence)
 #: model version tag -> DriftConfig field it sets
 CONFIG_TAGS = {
@@ -84,14 +81,9 @@ class Target:
         return {"endpoint": self.endpoint, "deployment": self.deployment}
 
 
-def served_model(model: str | None) -> tuple[str, str] | None:
-    """(name, version) of a deployment's model, given as an ARM id or `azureml:<name>:<version>`."""
-    match = _MODEL_ID.search(model or "") or _MODEL_REF.match(model or "")
-    return (match.group("name"), match.group("version")) if match else None
-
 
 def run(ctx: CheckContext, job: Job, now: datetime) -> list[Finding]:
-    from shared.adapters.azure_ml import ResourceMissing
+    from shared.adapters.azure_ml import ResourceMissing, parse_model_id
 
     endpoint, deployment = job.target.get("endpoint", ""), job.target.get("deployment", "")
     target = Target(endpoint, deployment, f"{ctx.azure.endpoint_resource_id(endpoint)}/deployments/{deployment}")
@@ -104,7 +96,7 @@ def run(ctx: CheckContext, job: Job, now: datetime) -> list[Finding]:
     if deployment not in listed:  # deleted since the sweep: its delete event resolves its alerts
         return [Finding(Verdict(check="drift", status="skipped", summary=gone, at=now, endpoint=endpoint,
                                 deployment=deployment, evidence={"reason": gone}))]
-    model = served_model(listed[deployment].model)
+    model = parse_model_id(listed[deployment].model)
     if model is None:
         why = f"deployment serves {listed[deployment].model!r}, not a registered model version"
         return [_no_reference(ctx, job, target, None, why, now)]

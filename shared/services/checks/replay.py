@@ -242,7 +242,7 @@ def _replay_through_scoring_uri(ctx: CheckContext, endpoint: str, deployment: st
 
 # -- the check ------------------------------------------------------------------------------------------
 def run(ctx: CheckContext, job: Job, now: datetime) -> list[Finding]:
-    from shared.services.probe import model_of
+    from shared.adapters.azure_ml import parse_model_id
 
     endpoint, deployment = job.target["endpoint"], job.target["deployment"]
     info = next((d for d in ctx.azure.ml.deployments(endpoint) if d.name.lower() == deployment.lower()), None)
@@ -251,7 +251,7 @@ def run(ctx: CheckContext, job: Job, now: datetime) -> list[Finding]:
                                 endpoint, deployment, {"endpoint": endpoint, "deployment": deployment}))]
     base: dict[str, Any] = {"endpoint": endpoint, "deployment": info.name, "model_id": info.model,
                             "analysis_id": job.target.get("analysis")}
-    served = model_of(info.model)
+    served = parse_model_id(info.model)
     if served is None:
         return _record(ctx, info, now, no_golden_set(f"the deployment names its model as {info.model!r}, not a "
                                                      "registered version, so it has no golden set"), base, [])

@@ -20,7 +20,6 @@ had. The HTML report (latency and error series against the objective) is drawn o
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -102,13 +101,12 @@ def minutes_from_metrics(latency: dict[float, list[Any]], by_class: dict[str, li
             for at in sorted(set(counts) | set(percentiles))]
 
 
-def _model_of(model_id: str | None) -> dict[str, str | None]:
-    """`azureml:name:version` or an ARM model version id -> name and version (both None when unknown)."""
-    arm = re.search(r"models/([^/]+)/versions/([^/]+)/?$", model_id or "")
-    short = re.match(r"^(?:azureml:)?([^:/]+):([^:/]+)$", model_id or "")
-    match = arm or short
-    return {"model": match.group(1) if match else None, "model_version": match.group(2) if match else None,
-            "model_id": model_id}
+def _model_fields(model_id: str | None) -> dict[str, str | None]:
+    """The served model's name and version (both None when unknown) and the id as the deployment gives it."""
+    from shared.adapters.azure_ml import parse_model_id
+
+    name, version = parse_model_id(model_id) or (None, None)
+    return {"model": name, "model_version": version, "model_id": model_id}
 
 
 def run(ctx: CheckContext, job: Job, now: datetime) -> list[Finding]:
@@ -135,7 +133,7 @@ def run(ctx: CheckContext, job: Job, now: datetime) -> list[Finding]:
     by_class = _for(azure.metrics.requests_by_status(resource, start, end, MINUTE), deployment) or {}
     judgement = judge(minutes_from_metrics(latency, by_class), choice.objectives, now, policy)
     target = f"{resource}/deployments/{deployment}"
-    extra = {"endpoint": endpoint, "deployment": deployment, "target": target, **_model_of(info.model),
+    extra = {"endpoint": endpoint, "deployment": deployment, "target": target, **_model_fields(info.model),
              "metrics": {"resource": resource, "latency": f"{'/'.join(LATENCY_METRICS.values())} Average PT1M",
                          "requests": "RequestsPerMinute Average PT1M by deployment, statusCode and "
                                      "modelStatusCode (one sample each: the minute's count), summed per status class"},
