@@ -67,9 +67,9 @@ class CanaryConfig:
     analyses, 0.1% base 5xx rate, 60 requests a minute), 16 of the 29 in the second half, where the
     growing window holds 4-6 intervals of data. A group-sequential design spends the false-fail budget
     across the looks; this one spends it early, when users are exposed and a real regression shows,
-    and asks the later looks, which judge twice the data, for ten times the evidence: 0.43% failed,
-    and what regressions are caught within the first half does not change (a +1 percentage point 5xx
-    rise at 1,800 requests is still far past 0.001)."""
+    and asks the later looks, which judge twice the data, for ten times the evidence: 0.43% failed
+    (0.28% with the default latency gate of 1.15), and what the first half catches does not change
+    (a +1 percentage point 5xx rise at 1,800 requests is still far past 0.001)."""
 
     latency_direction: Direction = "increase"
     """Which way latency is bad. Only slower is a regression; "either" also fails a canary that is
