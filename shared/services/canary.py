@@ -13,6 +13,13 @@ so the two observers of the same change create the same analysis, once. A new ch
 running analysis. A canary whose earlier rollback is still sticky gets a `canary-repromoted` alert, not a
 new analysis: a person decides (`POST /api/endpoints/{endpoint}/analyses/{id}/retry`).
 
+Per endpoint, tags set the analysis: `modelwatch.canary.interval` and `modelwatch.canary.lifetime` its
+schedule, `modelwatch.canary.alpha` and `modelwatch.canary.confirm_alpha` (a level, or `none`) the judge's
+levels in the first and second half of the lifetime: a quiet endpoint that would rather catch fewer small
+5xx rises within 15 minutes than page for a healthy canary sets 0.005 / 0.0005 (bench/README.md). They are
+read once, when the analysis starts, and kept in its document (`levels`); a tag that does not parse is named
+there (`tag_notes`) and the default is used.
+
 Starting an analysis also enqueues a `replay` check of the canary (its model's golden set replayed to it,
 checks/replay.py). An analysis fails either by its judge (checks/canary.py) or, at once, by a critical
 finding such as that replay's training-serving skew (`fail_analysis`); both hand it to the rollback controller
@@ -33,6 +40,8 @@ if TYPE_CHECKING:
 
 INTERVAL_TAG = "modelwatch.canary.interval"
 LIFETIME_TAG = "modelwatch.canary.lifetime"
+ALPHA_TAG = "modelwatch.canary.alpha"
+CONFIRM_ALPHA_TAG = "modelwatch.canary.confirm_alpha"
 RUNNING = "running"
 
 
@@ -52,6 +61,26 @@ def _duration_tag(tags: dict[str, str], name: str, default: timedelta) -> timede
     except ValueError:
         return default
     return value if value >= timedelta(minutes=1) else default
+
+
+def judge_levels(tags: dict[str, str]) -> tuple[dict[str, float | None], list[str]]:
+    """The judge's levels an endpoint's tags set (CanaryConfig fields), and a note for each tag refused."""
+    from monitors.canary import CanaryConfig, CanaryInputError
+
+    levels: dict[str, float | None] = {}
+    notes: list[str] = []
+    for tag, field in ((ALPHA_TAG, "alpha"), (CONFIRM_ALPHA_TAG, "confirm_alpha")):
+        raw = (tags.get(tag) or "").strip()
+        if not raw:
+            continue
+        try:
+            value = None if field == "confirm_alpha" and raw.lower() == "none" else float(raw)
+            CanaryConfig(**{**levels, field: value})
+        except (ValueError, CanaryInputError) as exc:
+            notes.append(f"tag {tag}={raw!r} ignored ({exc}); the default is used")
+            continue
+        levels[field] = value
+    return levels, notes
 
 
 def new_canaries(previous: dict[str, int] | None, current: dict[str, int]) -> list[str]:
@@ -101,10 +130,12 @@ def start_analysis(ctx: CheckContext, workspace_id: str, endpoint: EndpointTraff
     checks = ctx.settings.checks
     interval = _duration_tag(endpoint.tags, INTERVAL_TAG, checks.canary_interval)
     lifetime = max(_duration_tag(endpoint.tags, LIFETIME_TAG, checks.canary_lifetime), interval)
+    levels, tag_notes = judge_levels(endpoint.tags)
     doc = {"id": analysis_id, "endpoint": endpoint.endpoint, "canary": canary, "baselines": baselines,
            "started_at": now.isoformat(), "interval_seconds": int(interval.total_seconds()),
            "lifetime_seconds": int(lifetime.total_seconds()), "status": RUNNING, "cause": cause,
-           "traffic": endpoint.traffic, "judged_intervals": 0, "verdict": None, "workspace_id": workspace_id}
+           "traffic": endpoint.traffic, "judged_intervals": 0, "verdict": None, "workspace_id": workspace_id,
+           "levels": levels, "tag_notes": tag_notes}
     if not ctx.state.create_json(analysis_name(endpoint.endpoint, analysis_id), doc):
         return False  # the other observer of the same change created it
     for other in ctx.state.list_json(f"analyses/{endpoint.endpoint}/"):

@@ -182,7 +182,7 @@ def run(ctx: CheckContext, job: Job, now: datetime) -> list[Finding]:
         if now < deadline:
             raise  # the host retries the job; the next sweep enqueues it again while it is due
         return _end_without_data(ctx, analysis, resource, exc, deadline, now)
-    config = replace(CanaryConfig(), lifetime_intervals=lifetime)
+    config = replace(CanaryConfig(), lifetime_intervals=lifetime, **analysis.get("levels", {}))
     verdict = judge_analysis(intervals, config)
     title = f"Canary analysis {analysis_id}" + ("" if source.name == REQUESTS else f" (metrics: {source.reason})")
     report = render_report(verdict, title=title, canary_name=canary, baseline_name=baseline)
