@@ -186,8 +186,9 @@ class AlertApi:
         if state not in SILENCE_STATES:
             raise ApiError(400, f"state: expected one of {', '.join(SILENCE_STATES)}, got {state!r}")
         now = self.service.clock()
-        views = [silence_view(s, now) for s in self.service.list_silences(state)]
-        return ApiResponse(200, {"count": len(views), "silences": views})
+        unreadable: list[dict[str, str]] = []  # stored silences that no longer parse: they silence nothing
+        views = [silence_view(s, now) for s in self.service.list_silences(state, unreadable)]
+        return ApiResponse(200, {"count": len(views), "silences": views, "unreadable": unreadable})
 
     def create_silence(self, body: bytes) -> ApiResponse:
         request: SilenceRequest = _json_body(body, SilenceRequest, required=True)

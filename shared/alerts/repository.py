@@ -323,8 +323,11 @@ class AlertRepository:
             f"{SILENCES}{silence.id}.json", silence.to_json(), etag, {"ends": silence.ends_at.isoformat()}
         )
 
-    def list_silences(self, ending_after: datetime | None = None) -> list[Silence]:
-        """All silences, or only those that end after a moment (skips downloading long-expired ones)."""
+    def list_silences(
+        self, ending_after: datetime | None = None, unreadable: list[dict[str, str]] | None = None
+    ) -> list[Silence]:
+        """All silences, or only those that end after a moment (skips downloading long-expired ones). Those
+        that no longer parse are left out and, when `unreadable` is given, added to it with the reason."""
         out = []
         for blob in self._list(SILENCES, metadata=True):
             ends = (blob.metadata or {}).get("ends")
@@ -337,6 +340,8 @@ class AlertRepository:
                 # A silence that no longer parses (e.g. a pattern RE2 refuses, stored before matchers were
                 # RE2) silences nothing: alerts go out rather than every alert failing on it.
                 log.error("silence %s does not parse and is ignored: %s", silence_id, exc)
+                if unreadable is not None:
+                    unreadable.append({"id": silence_id, "error": str(exc)[:1000]})
                 continue
             if found:
                 out.append(found.value)

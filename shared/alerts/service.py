@@ -243,9 +243,9 @@ class AlertService:
         self.audit.append("silence", silence.id, "created", silence.to_dict())
         return silence
 
-    def list_silences(self, state: str = "all") -> list[Silence]:
+    def list_silences(self, state: str = "all", unreadable: list[dict[str, str]] | None = None) -> list[Silence]:
         now = self.clock()
-        found = self.repo.list_silences()
+        found = self.repo.list_silences(unreadable=unreadable)
         chosen = [s for s in found if state == "all" or s.state_at(now) == state]
         return sorted(chosen, key=lambda s: s.ends_at, reverse=True)
 

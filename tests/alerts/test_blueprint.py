@@ -193,6 +193,21 @@ def test_silence_is_created_listed_and_mutes_alerts(env, service: AlertService) 
     assert [s["id"] for s in listed["silences"]] == [created["id"]]
 
 
+def test_a_stored_silence_that_no_longer_parses_is_listed_as_unreadable_with_the_reason(env) -> None:
+    from azure.storage.blob import ContainerClient
+
+    status, created = call(bp_module.silences, "POST", "silences", body=SILENCE)
+    container = ContainerClient.from_connection_string(env["settings"]["AzureWebJobsStorage"],
+                                                       env["settings"]["MODELWATCH_STATE_CONTAINER"])
+    stored = json.loads(container.download_blob(f"silences/{created['id']}.json").readall())
+    stored["matchers"] = [{"name": "deployment", "value": "(?!blue).*", "isRegex": True}]  # RE2 refuses lookahead
+    container.upload_blob("silences/sil-lookahead.json", json.dumps({**stored, "id": "sil-lookahead"}).encode())
+    status, listed = call(bp_module.silences, "GET", "silences")
+    assert status == 200 and [s["id"] for s in listed["silences"]] == [created["id"]]
+    [unreadable] = listed["unreadable"]
+    assert unreadable["id"] == "sil-lookahead" and "(?!blue)" in unreadable["error"]
+
+
 @pytest.mark.parametrize(
     ("body", "message"),
     [
