@@ -18,7 +18,7 @@ schedule, `modelwatch.canary.alpha` and `modelwatch.canary.confirm_alpha` (a lev
 levels in the first and second half of the lifetime: a quiet endpoint that would rather catch fewer small
 5xx rises within 15 minutes than page for a healthy canary sets 0.005 / 0.0005 (bench/README.md). They are
 read once, when the analysis starts, and kept in its document (`levels`); a tag that does not parse is named
-there (`tag_notes`) and the default is used.
+there (`tag_notes`) and the default is used, for the schedule tags as for the levels.
 
 Starting an analysis also enqueues a `replay` check of the canary (its model's golden set replayed to it,
 checks/replay.py). An analysis fails either by its judge (checks/canary.py) or, at once, by a critical
@@ -53,14 +53,22 @@ def analysis_name(endpoint: str, analysis_id: str) -> str:
     return f"analyses/{endpoint}/{analysis_id}.json"
 
 
-def _duration_tag(tags: dict[str, str], name: str, default: timedelta) -> timedelta:
+def _duration_tag(tags: dict[str, str], name: str, default: timedelta, notes: list[str]) -> timedelta:
+    """The duration a tag sets (at least a minute), else `default`; a tag refused is noted with why."""
     from shared.config import parse_duration
 
-    try:
-        value = parse_duration(tags[name]) if tags.get(name) else default
-    except ValueError:
+    raw = (tags.get(name) or "").strip()
+    if not raw:
         return default
-    return value if value >= timedelta(minutes=1) else default
+    try:
+        value = parse_duration(raw)
+    except ValueError as exc:
+        notes.append(f"tag {name}={raw!r} ignored ({exc}); the default is used")
+        return default
+    if value < timedelta(minutes=1):
+        notes.append(f"tag {name}={raw!r} ignored (shorter than a minute); the default is used")
+        return default
+    return value
 
 
 def judge_levels(tags: dict[str, str]) -> tuple[dict[str, float | None], list[str]]:
@@ -128,9 +136,11 @@ def observe_traffic(ctx: CheckContext, workspace_id: str, endpoint: EndpointTraf
 def start_analysis(ctx: CheckContext, workspace_id: str, endpoint: EndpointTraffic, canary: str,
                    baselines: list[str], now: datetime, analysis_id: str, cause: str) -> bool:
     checks = ctx.settings.checks
-    interval = _duration_tag(endpoint.tags, INTERVAL_TAG, checks.canary_interval)
-    lifetime = max(_duration_tag(endpoint.tags, LIFETIME_TAG, checks.canary_lifetime), interval)
-    levels, tag_notes = judge_levels(endpoint.tags)
+    duration_notes: list[str] = []
+    interval = _duration_tag(endpoint.tags, INTERVAL_TAG, checks.canary_interval, duration_notes)
+    lifetime = max(_duration_tag(endpoint.tags, LIFETIME_TAG, checks.canary_lifetime, duration_notes), interval)
+    levels, level_notes = judge_levels(endpoint.tags)
+    tag_notes = duration_notes + level_notes
     doc = {"id": analysis_id, "endpoint": endpoint.endpoint, "canary": canary, "baselines": baselines,
            "started_at": now.isoformat(), "interval_seconds": int(interval.total_seconds()),
            "lifetime_seconds": int(lifetime.total_seconds()), "status": RUNNING, "cause": cause,

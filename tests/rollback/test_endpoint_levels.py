@@ -1,5 +1,6 @@
-"""An endpoint's tags set its canary judge's levels: read when the analysis starts, kept in its document, used
-at every interval; a tag that does not parse is named and the default is used."""
+"""An endpoint's tags set its canary analyses, their schedule and the judge's levels: read when an analysis
+starts, kept in its document, used at every interval; a tag that does not parse is named and the default is
+used."""
 
 from __future__ import annotations
 
@@ -47,3 +48,13 @@ def test_an_endpoints_levels_are_kept_with_its_analysis_and_judge_every_interval
     assert (config["alpha"], config["confirm_alpha"], config["lifetime_intervals"]) == (0.005, 0.0005, 2)
     levels = [i["metrics"][0]["thresholds"]["alpha"] for i in analysis["verdict"]["intervals"]]
     assert levels == [0.005, 0.0005] and analysis["verdict"]["finished"]
+
+
+def test_schedule_tags_set_the_analysis_and_a_bad_one_is_named(world: World) -> None:
+    tag_endpoint(world, {"modelwatch.canary.interval": "10m", "modelwatch.canary.lifetime": "soon"})
+    sweep(world, "before")
+    shift_traffic(world, {"blue": 90, "green": 10})
+    [analysis] = analyses(world)
+    assert (analysis["interval_seconds"], analysis["lifetime_seconds"]) == (600, 1800)  # lifetime: the default
+    [note] = analysis["tag_notes"]
+    assert note.startswith("tag modelwatch.canary.lifetime='soon' ignored (")
