@@ -19,6 +19,7 @@ rather than switch source. On `Fail` the rollback controller takes over; an anal
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from itertools import pairwise
@@ -32,6 +33,8 @@ if TYPE_CHECKING:
     from shared.adapters.traffic_log import RequestSamples
     from shared.jobs import Job
     from shared.services.checks.base import CheckContext
+
+log = logging.getLogger(__name__)
 
 INCONCLUSIVE_RULE = "canary-inconclusive"
 REQUESTS, METRICS = "requests", "metrics"
@@ -239,13 +242,10 @@ def _end_without_data(ctx: CheckContext, analysis: dict[str, Any], resource: str
     """The data of an analysis could not be read from one interval after its lifetime ended: it ends
     Inconclusive (Sev3 `canary-inconclusive`) instead of staying `running` with no one told. Never a pass,
     never a fail: traffic is left as it is, and `POST .../retry` starts it again once the data is back."""
-    import logging
-
     from shared.alerts.model import AlertSignal
 
     endpoint, analysis_id, canary = analysis["endpoint"], analysis["id"], analysis["canary"]
-    logging.getLogger(__name__).warning("canary analysis %s ends inconclusive: its data could not be read",
-                                        analysis_id, exc_info=error)
+    log.warning("canary analysis %s ends inconclusive: its data could not be read", analysis_id, exc_info=error)
     reason = (f"its data could still not be read one interval after the lifetime ended ({deadline.isoformat()}): "
               f"{type(error).__name__}: {error}"[:2000])
 

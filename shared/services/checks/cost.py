@@ -27,7 +27,7 @@ deployments', anomaly and idle findings). Alerts:
   today, and no request in 24 h.
 
 A condition the check could not see this run (cost data unavailable, history too short) neither fires nor
-clears its alert. When a 429 left answers with nothing cached, the run plans a follow-up (`follow_up_name`):
+clears its alert. When a 429 left answers with nothing cached, the run plans a follow-up (`fanout.cost_follow_up_name`):
 the first sweep after the wait Cost Management asked for runs the check again, instead of the next cost slot
 hours later.
 """
@@ -102,18 +102,13 @@ def run(ctx: CheckContext, job: Job, now: datetime) -> list[Finding]:
     return _open_clears_only(ctx, [budget_finding, *findings])
 
 
-def follow_up_name(workspace_id: str) -> str:
-    """The state document that asks the sweep for one more cost run after a 429: {"due": ISO time or null}."""
-    import hashlib
-
-    return f"followup/{hashlib.sha256(workspace_id.lower().encode()).hexdigest()[:16]}/cost.json"
-
-
 def _plan_follow_up(ctx: CheckContext, workspace_id: str, until: datetime | None, stats: dict[str, Any],
                     now: datetime) -> None:
     if not stats.get("unavailable") or until is None:
         return
-    ctx.state.put_json(follow_up_name(workspace_id), {
+    from shared.services.checks.fanout import cost_follow_up_name
+
+    ctx.state.put_json(cost_follow_up_name(workspace_id), {
         "due": max(until, now).isoformat(), "planned_at": now.isoformat(),
         "reason": f"{stats['unavailable']} cost answer(s) unavailable: Cost Management throttled the scope until "
                   f"{until.isoformat()}"})

@@ -35,8 +35,18 @@ def slot_start(now: datetime, every: timedelta) -> datetime:
     return datetime.fromtimestamp(epoch - epoch % seconds, UTC)
 
 
+def _workspace_key(workspace_id: str) -> str:
+    return hashlib.sha256(workspace_id.lower().encode()).hexdigest()[:16]
+
+
 def _schedule_name(workspace_id: str) -> str:
-    return f"schedule/{hashlib.sha256(workspace_id.lower().encode()).hexdigest()[:16]}.json"
+    return f"schedule/{_workspace_key(workspace_id)}.json"
+
+
+def cost_follow_up_name(workspace_id: str) -> str:
+    """The state document that asks the sweep for one more cost run after a 429: {"due": ISO time or null};
+    the cost check writes it, the sweep reads and clears it."""
+    return f"followup/{_workspace_key(workspace_id)}/cost.json"
 
 
 def check_job(workspace_id: str, check: str, slot: datetime, source: str, now: datetime,
@@ -91,9 +101,7 @@ def fan_out(ctx: CheckContext, job: Job, now: datetime) -> dict[str, Any]:
 def _cost_follow_up(ctx: CheckContext, job: Job, now: datetime) -> str | None:
     """One more cost run once the wait a 429 asked for has passed (the cost check plans it). The job id names
     the due time, so two sweeps enqueue it once."""
-    from shared.services.checks.cost import follow_up_name
-
-    name = follow_up_name(job.workspace_id)
+    name = cost_follow_up_name(job.workspace_id)
     plan = ctx.state.get_json(name)
     if not plan or not plan.get("due") or datetime.fromisoformat(plan["due"]) > now:
         return None
